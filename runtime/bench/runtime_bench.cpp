@@ -1,0 +1,98 @@
+// Runtime micro-benchmarks. Each runs its measurement loop inside a runtime task (as Tokio's
+// anchors in ../shared/bench do), takes the worker count as its argument and reports
+// items_per_second: one item is one task, or one round trip.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/time.hpp"
+
+namespace rt = brigade::runtime;
+
+namespace {
+
+constexpr int kBatch = 1000;
+
+rt::Runtime make_runtime(const benchmark::State& state) {
+  return rt::Builder::multi_thread()
+      .worker_threads(static_cast<std::size_t>(state.range(0)))
+      .build();
+}
+
+rt::Task<void> empty_task() { co_return; }
+
+rt::Task<void> spawn_join_loop(benchmark::State* state) {
+  std::vector<rt::JoinHandle<void>> handles;
+  handles.reserve(kBatch);
+  for (auto _ : *state) {
+    for (int i = 0; i < kBatch; ++i) handles.push_back(rt::spawn(empty_task()));
+    for (auto& handle : handles) benchmark::DoNotOptimize(co_await handle);
+    handles.clear();
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+void BM_spawn_join(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(spawn_join_loop(&state));
+}
+
+rt::Task<void> spawn_blocking_loop(benchmark::State* state) {
+  std::vector<rt::JoinHandle<int>> handles;
+  handles.reserve(kBatch);
+  for (auto _ : *state) {
+    for (int i = 0; i < kBatch; ++i) handles.push_back(rt::spawn_blocking([i] { return i; }));
+    for (auto& handle : handles) benchmark::DoNotOptimize(co_await handle);
+    handles.clear();
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+void BM_spawn_blocking(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(spawn_blocking_loop(&state));
+}
+
+rt::Task<void> spawn_blocking_seq_loop(benchmark::State* state) {
+  int i = 0;
+  for (auto _ : *state) benchmark::DoNotOptimize(co_await rt::spawn_blocking([i] { return i; }));
+  state->SetItemsProcessed(state->iterations());
+}
+
+// One closure at a time: the full round trip, including waking a parked pool thread and the
+// worker that awaits the result.
+void BM_spawn_blocking_seq(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(spawn_blocking_seq_loop(&state));
+}
+
+rt::Task<void> yield_many(int count) {
+  for (int i = 0; i < count; ++i) co_await rt::yield_now();
+}
+
+rt::Task<void> yield_loop(benchmark::State* state, int tasks) {
+  std::vector<rt::JoinHandle<void>> handles;
+  for (auto _ : *state) {
+    for (int i = 0; i < tasks; ++i) handles.push_back(rt::spawn(yield_many(kBatch / tasks)));
+    for (auto& handle : handles) co_await handle;
+    handles.clear();
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+// Tasks that yield over and over: the cost of a trip through the run queue.
+void BM_yield(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(yield_loop(&state, 10));
+}
+
+}  // namespace
+
+BENCHMARK(BM_spawn_join)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_spawn_blocking)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_spawn_blocking_seq)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_yield)->Arg(1)->Arg(2)->UseRealTime();
+
+BENCHMARK_MAIN();

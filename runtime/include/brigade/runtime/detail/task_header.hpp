@@ -1,0 +1,134 @@
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <source_location>
+
+#include "brigade/runtime/detail/spin_lock.hpp"
+
+namespace brigade::runtime::detail {
+
+class TaskHeader;
+
+// A suspended coroutine waiting for something: a timer, a channel, another task.
+//
+// A Waiter lives inside an awaiter, so inside a coroutine frame. Two rules keep it from ever being
+// touched after its frame is gone:
+//  - a resource hands a Waiter back to its task with TaskHeader::wake() while it still holds the
+//    resource's own lock (and unlinks it from the resource in the same critical section);
+//  - an awaiter destroyed before it was resumed (its task was aborted, or it lost a select) first
+//    unlinks its Waiter from the resource under that same lock, then calls TaskHeader::forget().
+struct Waiter {
+  TaskHeader* task = nullptr;
+  std::coroutine_handle<> handle;
+  Waiter* ready_next = nullptr;  // guarded by task's lock
+  bool queued = false;           // in task's ready list; guarded by task's lock
+};
+
+// What the scheduler does with tasks. Both the async scheduler and the blocking pool implement it.
+class Scheduler {
+ public:
+  // Queues `task` to run; the caller hands over one reference.
+  virtual void schedule(TaskHeader* task) noexcept = 0;
+  // `task` has its outcome; called once, on the thread that completed it.
+  virtual void task_completed(TaskHeader* task) noexcept = 0;
+
+ protected:
+  ~Scheduler() = default;
+};
+
+// The per-kind behaviour of a task (async coroutine or blocking closure), as function pointers so
+// the header stays a standard-layout prefix of every task without a vtable per template instance.
+struct TaskVTable {
+  // Runs the task. Returns true when it yielded with work left and must be queued again (the
+  // caller keeps its reference for that); false when the caller's reference can be dropped.
+  bool (*run)(TaskHeader*) noexcept;
+  // Frees the task's memory once the last reference is gone.
+  void (*destroy)(TaskHeader*) noexcept;
+};
+
+// The type-independent part of every task: reference count, scheduling state, the list of
+// waiters whose events have happened (the "ready list"), and the join waiter.
+//
+// Scheduling state lives under a small per-task lock rather than in one atomic word as in Tokio:
+// every transition is then a few plain lines, and the lock is never contended for longer than
+// a list splice.
+class TaskHeader {
+ public:
+  TaskHeader(const TaskVTable* vtable, Scheduler* scheduler, std::source_location spawned_at,
+             std::uint32_t initial_refs) noexcept;
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void unref() noexcept;
+
+  // Hands `w` back to this task and schedules the task if it is idle. Call it with the lock of
+  // the resource that held `w`; `w` is not touched once the resource lock is released.
+  void wake(Waiter& w) noexcept;
+  // From the running task itself: queues `w` and sends the task to the back of the run queue, so
+  // that others get a turn before `w` is resumed.
+  void yield_now(Waiter& w) noexcept;
+  // `w`'s awaiter is being destroyed without having been resumed: take it off the ready list.
+  void forget(Waiter& w) noexcept;
+  // Cancels the task at its next suspension point (or before it starts).
+  void abort() noexcept;
+  bool is_finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+
+  // The single join waiter. Returns false when the task has already finished.
+  bool set_join_waiter(Waiter* w) noexcept;
+  void clear_join_waiter(Waiter* w) noexcept;
+
+  bool run() noexcept { return vtable_->run(this); }
+  std::uint64_t id() const noexcept { return id_; }
+  const std::source_location& spawned_at() const noexcept { return spawned_at_; }
+  Scheduler* scheduler() const noexcept { return scheduler_; }
+
+  // Intrusive links owned by whichever queue or list holds the task.
+  TaskHeader* queue_next = nullptr;
+  TaskHeader* owned_prev = nullptr;
+  TaskHeader* owned_next = nullptr;
+
+ protected:
+  enum class State : std::uint8_t { idle, scheduled, running, complete };
+  enum class RunResult : std::uint8_t { idle, yielded, finished, cancelled };
+
+  // Resumes ready waiters of the coroutine rooted at `root` until none is left (idle), it used its
+  // share of the worker (yielded), the root finished, or the task was aborted (cancelled).
+  RunResult run_coroutine(std::coroutine_handle<> root) noexcept;
+  // Marks the task complete after its outcome was stored: wakes the joiner, tells the scheduler.
+  void complete() noexcept;
+  // For blocking tasks: moves a queued task to running; false if it was aborted first.
+  bool start_blocking() noexcept;
+  // Makes the root coroutine the first waiter, so starting a task is just its first wake.
+  void queue_start(std::coroutine_handle<> root) noexcept;
+
+ private:
+  Waiter* pop_ready_locked() noexcept;
+  void push_ready_locked(Waiter& w) noexcept;
+
+  std::atomic<std::uint32_t> refs_;
+  std::atomic<bool> finished_{false};
+  SpinLock lock_;
+  State state_ = State::scheduled;  // a new task is queued by its spawner
+  bool cancel_requested_ = false;
+  bool yield_requested_ = false;
+  Waiter* ready_head_ = nullptr;
+  Waiter* ready_tail_ = nullptr;
+  Waiter* join_waiter_ = nullptr;
+  Waiter start_;
+  const TaskVTable* vtable_;
+  Scheduler* scheduler_;
+  std::uint64_t id_;
+  std::source_location spawned_at_;
+};
+
+// The task being run on this thread, for awaiters that need to register a Waiter.
+inline thread_local TaskHeader* current_task = nullptr;
+
+// Returns the running task, or terminates with a message: awaiting a runtime awaitable outside a
+// task (instead of inside block_on or a spawned task) is a programming error.
+TaskHeader& expect_current_task() noexcept;
+
+}  // namespace brigade::runtime::detail

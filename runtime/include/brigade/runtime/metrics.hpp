@@ -1,0 +1,36 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace brigade::runtime {
+
+// One worker's counters. Totals count since the runtime started.
+struct WorkerMetrics {
+  std::size_t local_queue_depth = 0;
+  std::uint64_t polls = 0;   // task runs
+  std::uint64_t steals = 0;  // tasks taken from other workers
+  std::uint64_t steal_operations = 0;
+  std::uint64_t parks = 0;
+  std::uint64_t overflows = 0;  // times the local queue spilled half into the injection queue
+  std::chrono::nanoseconds busy{0};
+};
+
+// A snapshot in the spirit of Tokio's RuntimeMetrics. Taking one reads relaxed per-worker
+// counters and queue lengths: it never stops the workers.
+struct RuntimeMetrics {
+  std::size_t workers = 0;
+  std::size_t injection_queue_depth = 0;
+  std::vector<WorkerMetrics> worker;
+  std::uint64_t tasks_spawned = 0;
+  std::uint64_t tasks_alive = 0;
+  std::size_t blocking_threads = 0;
+  std::size_t blocking_idle_threads = 0;
+  std::size_t blocking_queue_depth = 0;
+  std::uint64_t blocking_tasks_spawned = 0;
+  std::uint64_t blocking_tasks_rejected = 0;
+};
+
+}  // namespace brigade::runtime

@@ -1,0 +1,111 @@
+#include "driver.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+namespace brigade::runtime::detail {
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+Driver::Driver()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), wakeup_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!epoll_) throw_errno("epoll_create1");
+  if (!wakeup_) throw_errno("eventfd");
+  epoll_event event{};
+  event.events = EPOLLIN;  // level-triggered: park() drains it, so one write wakes one park
+  event.data.ptr = nullptr;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &event) != 0) {
+    throw_errno("epoll_ctl(eventfd)");
+  }
+}
+
+std::uint64_t Driver::tick_now() const noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - epoch_).count());
+}
+
+std::uint64_t Driver::tick_at_or_after(Clock::time_point when) const noexcept {
+  if (when <= epoch_) return 0;
+  // Round up: a timer fires when tick_now() >= its tick, so never before `when`.
+  const auto since = std::chrono::ceil<std::chrono::milliseconds>(when - epoch_);
+  return static_cast<std::uint64_t>(since.count());
+}
+
+void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
+  const std::uint64_t now = tick_now();
+  std::uint64_t wake_tick = kNever;
+  if (timeout) wake_tick = now + static_cast<std::uint64_t>(timeout->count());
+  {
+    // Under the timers' lock, so that add_timer either lands in the wheel before we look at it,
+    // or sees parked_until_ and unparks us.
+    std::lock_guard guard(timers_mutex_);
+    if (auto next = wheel_.next_expiration()) wake_tick = std::min(wake_tick, *next);
+    parked_until_ = wake_tick;
+  }
+  int timeout_ms = -1;
+  if (wake_tick != kNever) {
+    constexpr std::uint64_t kMaxWaitMs = 60'000;
+    timeout_ms = static_cast<int>(wake_tick <= now ? 0 : std::min(wake_tick - now, kMaxWaitMs));
+  }
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
+  {
+    std::lock_guard guard(timers_mutex_);
+    parked_until_ = kNotParked;
+  }
+  for (int i = 0; i < ready; ++i) {
+    if (events[i].data.ptr == nullptr) {
+      std::uint64_t count = 0;
+      [[maybe_unused]] const auto n = ::read(wakeup_.get(), &count, sizeof count);
+    }
+  }
+  fire_due_timers();
+}
+
+void Driver::unpark() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wakeup_.get(), &one, sizeof one);
+}
+
+void Driver::add_timer(TimerNode& node) {
+  const std::uint64_t deadline = tick_at_or_after(node.when);
+  bool wake_parked = false;
+  {
+    std::lock_guard guard(timers_mutex_);
+    node.deadline = deadline;
+    wheel_.insert(node);
+    wake_parked = parked_until_ != kNotParked && node.deadline < parked_until_;
+  }
+  if (wake_parked) unpark();
+}
+
+void Driver::cancel_timer(TimerNode& node) noexcept {
+  std::lock_guard guard(timers_mutex_);
+  wheel_.remove(node);
+}
+
+std::size_t Driver::timers() const {
+  std::lock_guard guard(timers_mutex_);
+  return wheel_.size();
+}
+
+void Driver::fire_due_timers() {
+  std::lock_guard guard(timers_mutex_);
+  // Woken under the wheel's lock: a Sleep being destroyed takes it before forgetting its waiter.
+  wheel_.advance(tick_now(), [](TimerEntry& entry) {
+    auto& node = static_cast<TimerNode&>(entry);
+    node.waiter.task->wake(node.waiter);
+  });
+}
+
+}  // namespace brigade::runtime::detail

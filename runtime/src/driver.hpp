@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+#include "brigade/runtime/detail/timer_node.hpp"
+#include "timer_wheel.hpp"
+#include "unique_fd.hpp"
+
+namespace brigade::runtime::detail {
+
+// What a parked worker waits on: timers now, and I/O readiness from the I/O layer on. One worker
+// at a time holds the driver (try_lock) and parks in epoll_wait with the next timer's deadline as
+// its timeout; others park on a condition variable. So no thread exists just to drive timers or
+// I/O, and a timer that fires wakes its task straight from the worker that will likely run it.
+class Driver {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  bool try_lock() noexcept { return !held_.test_and_set(std::memory_order_acquire); }
+  void unlock() noexcept { held_.clear(std::memory_order_release); }
+
+  // With the driver held: waits for events, a timer or unpark(), for at most `timeout` (none:
+  // until one of those), then fires the timers that are due.
+  void park(std::optional<std::chrono::milliseconds> timeout);
+  // Wakes park() from any thread.
+  void unpark() noexcept;
+
+  // Arms `node`; it fires (waking its Waiter) at or after node.when. Any thread.
+  void add_timer(TimerNode& node);
+  // Disarms `node` if it has not fired yet. Any thread.
+  void cancel_timer(TimerNode& node) noexcept;
+  std::size_t timers() const;
+
+ private:
+  std::uint64_t tick_at_or_after(Clock::time_point when) const noexcept;
+  std::uint64_t tick_now() const noexcept;
+  void fire_due_timers();
+
+  UniqueFd epoll_;
+  UniqueFd wakeup_;  // an eventfd in the epoll set
+  std::atomic_flag held_;
+  const Clock::time_point epoch_ = Clock::now();
+
+  mutable std::mutex timers_mutex_;
+  TimerWheel wheel_;
+  static constexpr std::uint64_t kNotParked = 0;
+  static constexpr std::uint64_t kNever = UINT64_MAX;
+  // While parked: the tick it wakes at by itself; a timer due earlier must unpark it.
+  std::uint64_t parked_until_ = kNotParked;  // guarded by timers_mutex_
+};
+
+}  // namespace brigade::runtime::detail

@@ -1,0 +1,71 @@
+#include "brigade/runtime/detail/frame_allocator.hpp"
+
+#include <array>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+namespace brigade::runtime::detail {
+namespace {
+
+constexpr std::size_t kGranule = 64;
+constexpr std::size_t kClasses = 32;  // blocks up to 2 KiB are recycled
+// A thread keeps at most this many free blocks per class; beyond it they go back to malloc, so
+// a burst does not pin memory for ever.
+constexpr std::uint32_t kMaxCachedPerClass = 1024;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+class FrameCache {
+ public:
+  FrameCache() = default;
+  FrameCache(const FrameCache&) = delete;
+  FrameCache& operator=(const FrameCache&) = delete;
+  ~FrameCache() {
+    for (FreeBlock* head : heads_) {
+      while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+    }
+  }
+
+  void* take(std::size_t size_class) noexcept {
+    FreeBlock* block = heads_[size_class];
+    if (block == nullptr) return nullptr;
+    heads_[size_class] = block->next;
+    --counts_[size_class];
+    return block;
+  }
+
+  bool give(void* memory, std::size_t size_class) noexcept {
+    if (counts_[size_class] == kMaxCachedPerClass) return false;
+    heads_[size_class] = ::new (memory) FreeBlock{heads_[size_class]};
+    ++counts_[size_class];
+    return true;
+  }
+
+ private:
+  std::array<FreeBlock*, kClasses> heads_{};
+  std::array<std::uint32_t, kClasses> counts_{};
+};
+
+thread_local FrameCache cache;
+
+std::size_t size_class_of(std::size_t size) noexcept { return (size - 1) / kGranule; }
+
+}  // namespace
+
+void* allocate_frame(std::size_t size) {
+  const std::size_t size_class = size_class_of(size);
+  if (size_class >= kClasses) return ::operator new(size);
+  if (void* block = cache.take(size_class)) return block;
+  return ::operator new((size_class + 1) * kGranule);
+}
+
+void deallocate_frame(void* block, std::size_t size) noexcept {
+  const std::size_t size_class = size_class_of(size);
+  if (size_class < kClasses && cache.give(block, size_class)) return;
+  ::operator delete(block);
+}
+
+}  // namespace brigade::runtime::detail

@@ -1,0 +1,58 @@
+#include "owned_tasks.hpp"
+
+#include <vector>
+
+namespace brigade::runtime::detail {
+
+bool OwnedTasks::insert(TaskHeader* task) {
+  Shard& shard = shard_of(task);
+  std::lock_guard guard(shard.mutex);
+  if (shard.closed) return false;
+  task->owned_prev = nullptr;
+  task->owned_next = shard.head;
+  if (shard.head != nullptr) shard.head->owned_prev = task;
+  shard.head = task;
+  size_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void OwnedTasks::remove(TaskHeader* task) noexcept {
+  Shard& shard = shard_of(task);
+  bool closed = false;
+  {
+    std::lock_guard guard(shard.mutex);
+    // A task refused by insert() (spawned during shutdown) completes without ever being listed.
+    if (task->owned_prev == nullptr && shard.head != task) return;
+    (task->owned_prev != nullptr ? task->owned_prev->owned_next : shard.head) = task->owned_next;
+    if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
+    task->owned_prev = task->owned_next = nullptr;
+    closed = shard.closed;
+  }
+  if (size_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed) {
+    std::lock_guard guard(empty_mutex_);
+    empty_.notify_all();
+  }
+}
+
+void OwnedTasks::close_and_abort_all() {
+  std::vector<TaskHeader*> tasks;
+  for (Shard& shard : shards_) {
+    std::lock_guard guard(shard.mutex);
+    shard.closed = true;
+    for (TaskHeader* task = shard.head; task != nullptr; task = task->owned_next) {
+      task->ref();  // keeps it alive between the unlock and abort()
+      tasks.push_back(task);
+    }
+  }
+  for (TaskHeader* task : tasks) {
+    task->abort();
+    task->unref();
+  }
+}
+
+bool OwnedTasks::wait_empty_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(empty_mutex_);
+  return empty_.wait_until(lock, deadline, [this] { return size() == 0; });
+}
+
+}  // namespace brigade::runtime::detail

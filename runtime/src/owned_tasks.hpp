@@ -1,0 +1,44 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+
+#include "brigade/runtime/detail/task_header.hpp"
+
+namespace brigade::runtime::detail {
+
+// Every async task that has not completed yet, so that shutdown can cancel them. Sharded by task
+// id: two workers spawning or completing at once rarely touch the same lock.
+class OwnedTasks {
+ public:
+  // Returns false once closed: the runtime is shutting down and the task must not start.
+  bool insert(TaskHeader* task);
+  void remove(TaskHeader* task) noexcept;
+
+  // Refuses new tasks and aborts every task in the list.
+  void close_and_abort_all();
+  // After close: waits until every task has completed, or the deadline passes.
+  bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  struct alignas(64) Shard {
+    SpinLock mutex;  // held for a list splice only
+    TaskHeader* head = nullptr;
+    bool closed = false;
+  };
+  static constexpr std::size_t kShards = 32;
+
+  Shard& shard_of(const TaskHeader* task) noexcept { return shards_[task->id() % kShards]; }
+
+  std::array<Shard, kShards> shards_;
+  std::atomic<std::size_t> size_{0};
+  std::mutex empty_mutex_;
+  std::condition_variable empty_;
+};
+
+}  // namespace brigade::runtime::detail

@@ -1,0 +1,61 @@
+#include "brigade/runtime/runtime.hpp"
+
+#include "runtime_core.hpp"
+
+namespace brigade::runtime {
+
+Builder Builder::multi_thread() { return Builder(RuntimeOptions::Flavor::multi_thread); }
+Builder Builder::current_thread() { return Builder(RuntimeOptions::Flavor::current_thread); }
+
+Builder& Builder::worker_threads(std::size_t count) {
+  options_.worker_threads = count;
+  return *this;
+}
+Builder& Builder::max_blocking_threads(std::size_t count) {
+  options_.max_blocking_threads = count;
+  return *this;
+}
+Builder& Builder::blocking_keep_alive(std::chrono::milliseconds keep_alive) {
+  options_.blocking_keep_alive = keep_alive;
+  return *this;
+}
+Builder& Builder::blocking_queue_limit(std::size_t limit) {
+  options_.blocking_queue_limit = limit;
+  return *this;
+}
+Builder& Builder::thread_name(std::string name) {
+  options_.thread_name = std::move(name);
+  return *this;
+}
+
+Runtime Builder::build() const { return Runtime(options_); }
+
+Handle Handle::current() { return Handle(detail::expect_current_runtime().shared_from_this()); }
+
+RuntimeMetrics Handle::metrics() const { return core_->metrics(); }
+
+Runtime::Runtime(const RuntimeOptions& options)
+    : core_(std::make_shared<detail::RuntimeCore>(options)) {
+  core_->start();
+}
+
+Runtime::Runtime(Runtime&&) noexcept = default;
+Runtime& Runtime::operator=(Runtime&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->shutdown(std::nullopt);
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+Runtime::~Runtime() {
+  if (core_) core_->shutdown(std::nullopt);
+}
+
+RuntimeMetrics Runtime::metrics() const { return core_->metrics(); }
+
+void Runtime::shutdown_timeout(std::chrono::milliseconds timeout) {
+  core_->shutdown(std::chrono::steady_clock::now() + timeout);
+}
+
+}  // namespace brigade::runtime

@@ -1,0 +1,182 @@
+#include "runtime_core.hpp"
+
+#include <pthread.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+namespace brigade::runtime::detail {
+namespace {
+
+thread_local RuntimeCore* tls_runtime = nullptr;
+// A blocking thread keeps its runtime alive: after a shutdown deadline it may still be running a
+// closure, and completing it calls back into the pool.
+thread_local std::shared_ptr<RuntimeCore> tls_blocking_owner;
+
+std::size_t worker_count(const RuntimeOptions& options) {
+  if (options.flavor == RuntimeOptions::Flavor::current_thread) return 1;
+  if (options.worker_threads != 0) return options.worker_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void name_this_thread(const std::string& name) {
+  // Linux limits thread names to 15 characters.
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
+[[noreturn]] void fatal(const char* message) {
+  std::fprintf(stderr, "brigade: %s\n", message);
+  std::terminate();
+}
+
+BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCore* core) {
+  BlockingPool::Options out;
+  out.max_threads = options.max_blocking_threads;
+  out.keep_alive = options.blocking_keep_alive;
+  out.queue_limit = options.blocking_queue_limit;
+  out.thread_name = options.thread_name + "-blk";
+  // Blocking closures may spawn tasks on their runtime, as in Tokio.
+  out.on_thread_start = [core] {
+    tls_blocking_owner = core->shared_from_this();
+    tls_runtime = core;
+  };
+  out.on_thread_stop = [] {
+    tls_runtime = nullptr;
+    tls_blocking_owner.reset();
+  };
+  return out;
+}
+
+}  // namespace
+
+RuntimeScope::RuntimeScope(RuntimeCore* core) noexcept : outer_(tls_runtime) { tls_runtime = core; }
+RuntimeScope::~RuntimeScope() { tls_runtime = outer_; }
+
+RuntimeCore* current_runtime() noexcept { return tls_runtime; }
+
+RuntimeCore& expect_current_runtime() noexcept {
+  if (tls_runtime == nullptr) {
+    fatal("spawn outside a runtime: use Runtime::spawn or a Handle from outside the workers");
+  }
+  return *tls_runtime;
+}
+
+Scheduler* task_scheduler(RuntimeCore& core) noexcept { return &core.scheduler(); }
+Scheduler* blocking_scheduler(RuntimeCore& core) noexcept { return &core.blocking(); }
+
+void submit_task(RuntimeCore& core, TaskHeader* task) noexcept { core.scheduler().spawn(task); }
+bool submit_blocking(RuntimeCore& core, TaskHeader* task) noexcept {
+  return core.blocking().submit(task);
+}
+
+void drive_until(RuntimeCore& core, const std::atomic<bool>& done) { core.drive_until(done); }
+void notify_block_on(RuntimeCore& core, std::atomic<bool>& done) noexcept {
+  core.notify_block_on(done);
+}
+
+RuntimeCore::RuntimeCore(const RuntimeOptions& options)
+    : options_(options),
+      scheduler_(worker_count(options), driver_),
+      blocking_(blocking_options(options, this)) {}
+
+RuntimeCore::~RuntimeCore() = default;
+
+void RuntimeCore::start() {
+  if (options_.flavor == RuntimeOptions::Flavor::current_thread) return;
+  const std::size_t count = scheduler_.workers();
+  std::lock_guard guard(mutex_);
+  threads_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    threads_.emplace_back([self = shared_from_this(), i] { self->run_worker_thread(i); });
+    ++workers_running_;
+  }
+}
+
+void RuntimeCore::run_worker_thread(std::size_t index) {
+  name_this_thread(options_.thread_name + "-w" + std::to_string(index));
+  {
+    RuntimeScope scope(this);
+    scheduler_.run_worker(index);
+  }
+  std::lock_guard guard(mutex_);
+  --workers_running_;
+  changed_.notify_all();
+}
+
+void RuntimeCore::drive_until(const std::atomic<bool>& done) {
+  if (current_task != nullptr) fatal("block_on called from inside a runtime task");
+  if (options_.flavor == RuntimeOptions::Flavor::current_thread) {
+    RuntimeScope scope(this);
+    scheduler_.run_worker(0, &done);
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return done.load(std::memory_order_acquire); });
+}
+
+void RuntimeCore::notify_block_on(std::atomic<bool>& done) noexcept {
+  // Under the lock: once drive_until sees `done` it may return and free it.
+  std::lock_guard guard(mutex_);
+  done.store(true, std::memory_order_release);
+  changed_.notify_all();
+}
+
+bool RuntimeCore::wait_workers_exited_until(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock lock(mutex_);
+  auto exited = [this] { return workers_running_ == 0; };
+  if (!deadline) {
+    changed_.wait(lock, exited);
+    return true;
+  }
+  return changed_.wait_until(lock, *deadline, exited);
+}
+
+void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  {
+    std::lock_guard guard(mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  scheduler_.cancel_all_tasks();
+  if (options_.flavor == RuntimeOptions::Flavor::current_thread) {
+    // No thread of our own: run the cancellations here.
+    RuntimeScope scope(this);
+    constexpr auto kRecheck = std::chrono::milliseconds(1);
+    do {
+      scheduler_.run_until_idle(0);
+    } while (!scheduler_.wait_for_tasks_until(std::chrono::steady_clock::now() + kRecheck) &&
+             (!deadline || std::chrono::steady_clock::now() < *deadline));
+  } else {
+    scheduler_.wait_for_tasks_until(
+        deadline.value_or(std::chrono::steady_clock::time_point::max()));
+  }
+  scheduler_.stop_workers();
+  const bool all_exited = wait_workers_exited_until(deadline);
+  for (auto& thread : threads_) {
+    // A worker stuck in a task that never yields is left behind; it holds its own reference to
+    // this core.
+    if (all_exited) {
+      thread.join();
+    } else {
+      thread.detach();
+    }
+  }
+  threads_.clear();
+  blocking_.shutdown(deadline);
+  if (all_exited) scheduler_.drop_queued_tasks();
+}
+
+RuntimeMetrics RuntimeCore::metrics() const {
+  RuntimeMetrics metrics;
+  scheduler_.fill_metrics(metrics);
+  metrics.blocking_threads = blocking_.threads();
+  metrics.blocking_idle_threads = blocking_.idle_threads();
+  metrics.blocking_queue_depth = blocking_.queue_depth();
+  metrics.blocking_tasks_spawned = blocking_.spawned_total();
+  metrics.blocking_tasks_rejected = blocking_.rejected_total();
+  return metrics;
+}
+
+}  // namespace brigade::runtime::detail

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "blocking_pool.hpp"
+#include "brigade/runtime/detail/context.hpp"
+#include "brigade/runtime/metrics.hpp"
+#include "brigade/runtime/runtime.hpp"
+#include "driver.hpp"
+#include "scheduler.hpp"
+
+namespace brigade::runtime::detail {
+
+// Everything a runtime is made of. Shared: worker threads, Handles and blocking threads keep it
+// alive, so a thread left running after a shutdown deadline never touches freed memory.
+class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
+ public:
+  explicit RuntimeCore(const RuntimeOptions& options);
+  RuntimeCore(const RuntimeCore&) = delete;
+  RuntimeCore& operator=(const RuntimeCore&) = delete;
+  ~RuntimeCore();
+
+  // Starts the worker threads (multi-thread flavor).
+  void start();
+  void drive_until(const std::atomic<bool>& done);
+  void notify_block_on(std::atomic<bool>& done) noexcept;
+  void shutdown(std::optional<std::chrono::steady_clock::time_point> deadline);
+  RuntimeMetrics metrics() const;
+
+  Driver& driver() noexcept { return driver_; }
+  WorkStealingScheduler& scheduler() noexcept { return scheduler_; }
+  BlockingPool& blocking() noexcept { return blocking_; }
+
+ private:
+  void run_worker_thread(std::size_t index);
+  bool wait_workers_exited_until(std::optional<std::chrono::steady_clock::time_point> deadline);
+
+  const RuntimeOptions options_;
+  Driver driver_;
+  WorkStealingScheduler scheduler_;
+  BlockingPool blocking_;
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;  // guards the fields below
+  std::condition_variable changed_;
+  std::size_t workers_running_ = 0;
+  bool shut_down_ = false;
+};
+
+// Makes `core` the current runtime of this thread for the scope's lifetime.
+class RuntimeScope {
+ public:
+  explicit RuntimeScope(RuntimeCore* core) noexcept;
+  RuntimeScope(const RuntimeScope&) = delete;
+  RuntimeScope& operator=(const RuntimeScope&) = delete;
+  ~RuntimeScope();
+
+ private:
+  RuntimeCore* outer_;
+};
+
+}  // namespace brigade::runtime::detail

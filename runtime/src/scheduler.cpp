@@ -1,0 +1,292 @@
+#include "scheduler.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+namespace brigade::runtime::detail {
+namespace {
+
+// How often a worker polls the driver without parking, so that timers still fire while every
+// worker is busy (Tokio: 61).
+constexpr std::uint32_t kEventInterval = 61;
+// How often a worker looks at the injection queue before its own queue, so that tasks woken from
+// outside are not starved by a worker whose local queue never empties (Tokio: 31).
+constexpr std::uint32_t kGlobalQueueInterval = 31;
+// A chain of tasks waking each other through the LIFO slot yields to the queue after this many.
+constexpr unsigned kMaxLifoPolls = 3;
+// At most this many tasks taken from the injection queue in one go.
+constexpr std::size_t kMaxInjectBatch = 128;
+
+struct WorkerContext {
+  const WorkStealingScheduler* scheduler = nullptr;
+  std::size_t index = 0;
+};
+thread_local WorkerContext tls_worker;
+
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+std::uint64_t next_random(std::uint64_t& state) noexcept {
+  // xorshift64*: enough to spread steal attempts over victims.
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545F4914F6CDD1DULL;
+}
+
+void unref_chain(TaskHeader* chain) noexcept {
+  while (chain != nullptr) {
+    TaskHeader* next = chain->queue_next;
+    chain->queue_next = nullptr;
+    chain->unref();
+    chain = next;
+  }
+}
+
+}  // namespace
+
+WorkStealingScheduler::WorkStealingScheduler(std::size_t workers, Driver& driver) : idle_(workers) {
+  workers_.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(driver));
+    workers_.back()->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
+  }
+}
+
+WorkStealingScheduler::~WorkStealingScheduler() { drop_queued_tasks(); }
+
+WorkStealingScheduler::Worker* WorkStealingScheduler::current_worker() const noexcept {
+  return tls_worker.scheduler == this ? workers_[tls_worker.index].get() : nullptr;
+}
+
+void WorkStealingScheduler::spawn(TaskHeader* task) noexcept {
+  Worker* worker = current_worker();
+  bump(worker != nullptr ? worker->spawned : spawned_elsewhere_);
+  if (!owned_.insert(task)) {
+    // Shutting down: the task completes as cancelled right here, without ever running.
+    task->abort();
+    task->run();    // records the cancellation; task_completed drops the owner's reference
+    task->unref();  // the run queue's reference
+    return;
+  }
+  schedule(task);
+}
+
+void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
+  Worker* worker = current_worker();
+  if (worker == nullptr) {
+    push_inject(task);
+    return;
+  }
+  if (worker->running_task) {
+    // Woken by the task running now: run it next on this worker, while its data is warm.
+    task = std::exchange(worker->lifo, task);
+    if (task == nullptr) return;
+  }
+  push_local(*worker, task);
+}
+
+void WorkStealingScheduler::push_local(Worker& worker, TaskHeader* task) noexcept {
+  unref_chain(worker.local.push_back_or_overflow(task, inject_));
+  notify_parked();
+}
+
+void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
+  if (!inject_.push(task)) {
+    task->unref();  // stopped: nothing will run it
+    return;
+  }
+  notify_parked();
+}
+
+void WorkStealingScheduler::task_completed(TaskHeader* task) noexcept {
+  Worker* worker = current_worker();
+  bump(worker != nullptr ? worker->completed : completed_elsewhere_);
+  owned_.remove(task);
+  task->unref();  // the owner's reference
+}
+
+bool WorkStealingScheduler::should_stop(const std::atomic<bool>* until) const noexcept {
+  return stopping_.load(std::memory_order_acquire) ||
+         (until != nullptr && until->load(std::memory_order_acquire));
+}
+
+void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool>* until) {
+  const WorkerContext outer = tls_worker;
+  tls_worker = {this, index};
+  Worker& worker = *workers_[index];
+  auto busy_since = std::chrono::steady_clock::now();
+  while (!should_stop(until)) {
+    ++worker.tick;
+    if (worker.tick % kEventInterval == 0) worker.parker.poll_driver();
+    TaskHeader* task = next_task(worker);
+    if (task == nullptr) task = steal_work(worker);
+    if (task != nullptr) {
+      run_task(worker, task);
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
+    park(worker, until);
+    busy_since = std::chrono::steady_clock::now();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
+  if (worker.searching) {
+    worker.searching = false;
+    if (idle_.transition_from_searching()) notify_parked();
+  }
+  tls_worker = outer;
+}
+
+void WorkStealingScheduler::run_until_idle(std::size_t index) {
+  const WorkerContext outer = tls_worker;
+  tls_worker = {this, index};
+  Worker& worker = *workers_[index];
+  while (TaskHeader* task = next_task(worker)) run_task(worker, task);
+  tls_worker = outer;
+}
+
+TaskHeader* WorkStealingScheduler::next_task(Worker& worker) {
+  if (worker.tick % kGlobalQueueInterval == 0) {
+    if (TaskHeader* task = inject_.pop()) return task;
+  }
+  if (TaskHeader* task = worker.local.pop()) return task;
+  if (inject_.is_empty()) return nullptr;
+  // Take a fair share of the injection queue, not all of it: other workers want some too.
+  const std::size_t share = inject_.len() / workers_.size() + 1;
+  const std::size_t count =
+      std::min({share, std::size_t{worker.local.remaining_slots()}, kMaxInjectBatch});
+  std::array<TaskHeader*, kMaxInjectBatch> batch;
+  const std::size_t taken = inject_.pop_n(batch.data(), std::max<std::size_t>(count, 1));
+  if (taken == 0) return nullptr;
+  for (std::size_t i = 1; i < taken; ++i) {
+    unref_chain(worker.local.push_back_or_overflow(batch[i], inject_));
+  }
+  return batch[0];
+}
+
+TaskHeader* WorkStealingScheduler::steal_work(Worker& worker) {
+  if (!worker.searching) {
+    if (!idle_.transition_to_searching()) return nullptr;
+    worker.searching = true;
+  }
+  const std::size_t count = workers_.size();
+  const std::size_t start = static_cast<std::size_t>(next_random(worker.rng) % count);
+  for (std::size_t i = 0; i < count; ++i) {
+    Worker& victim = *workers_[(start + i) % count];
+    if (&victim == &worker) continue;
+    const std::uint32_t before = worker.local.len();
+    if (TaskHeader* task = victim.local.steal_into(worker.local)) {
+      bump(worker.steal_operations);
+      bump(worker.steals, 1 + worker.local.len() - before);
+      return task;
+    }
+  }
+  return inject_.pop();
+}
+
+void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
+  if (worker.searching) {
+    // Found work: stop searching, and if we were the last searcher, wake another worker so
+    // that any further queued work is picked up (Tokio's "transition_from_searching").
+    worker.searching = false;
+    if (idle_.transition_from_searching()) notify_parked();
+  }
+  worker.running_task = true;
+  for (unsigned lifo_polls = 0;;) {
+    bump(worker.polls);
+    if (task->run()) {
+      push_local(worker, task);  // yielded: to the back, behind everyone else
+    } else {
+      task->unref();
+    }
+    task = std::exchange(worker.lifo, nullptr);
+    if (task == nullptr) break;
+    if (++lifo_polls >= kMaxLifoPolls) {
+      push_local(worker, task);
+      break;
+    }
+  }
+  worker.running_task = false;
+}
+
+void WorkStealingScheduler::park(Worker& worker, const std::atomic<bool>* until) {
+  const bool was_searching = std::exchange(worker.searching, false);
+  if (idle_.transition_to_parked(tls_worker.index, was_searching)) notify_if_work_pending();
+  for (;;) {
+    bump(worker.parks);
+    worker.parker.park();
+    // A timer may have woken a task into our own queue while we sat in the driver.
+    if (should_stop(until) || !worker.local.is_empty()) {
+      // If someone already took us off the sleepers list, they counted us as searching.
+      if (!idle_.unpark_worker_by_id(tls_worker.index)) worker.searching = true;
+      return;
+    }
+    if (!idle_.is_parked(tls_worker.index)) {
+      worker.searching = true;  // woken by notify_parked, which counted us as a searcher
+      return;
+    }
+  }
+}
+
+void WorkStealingScheduler::notify_parked() noexcept {
+  // Pairs with the fence in notify_if_work_pending: the worker going to sleep either sees the
+  // work we queued, or we see it among the sleepers.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (auto index = idle_.worker_to_notify()) workers_[*index]->parker.unpark();
+}
+
+void WorkStealingScheduler::notify_if_work_pending() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const bool pending =
+      !inject_.is_empty() || std::any_of(workers_.begin(), workers_.end(),
+                                         [](const auto& w) { return !w->local.is_empty(); });
+  if (pending) notify_parked();
+}
+
+void WorkStealingScheduler::cancel_all_tasks() { owned_.close_and_abort_all(); }
+
+bool WorkStealingScheduler::wait_for_tasks_until(std::chrono::steady_clock::time_point deadline) {
+  return owned_.wait_empty_until(deadline);
+}
+
+void WorkStealingScheduler::stop_workers() noexcept {
+  stopping_.store(true, std::memory_order_release);
+  inject_.close();
+  for (auto& worker : workers_) worker->parker.unpark();
+}
+
+void WorkStealingScheduler::drop_queued_tasks() noexcept {
+  for (auto& worker : workers_) {
+    if (TaskHeader* task = std::exchange(worker->lifo, nullptr)) task->unref();
+    while (TaskHeader* task = worker->local.pop()) task->unref();
+  }
+  while (TaskHeader* task = inject_.pop()) task->unref();
+}
+
+void WorkStealingScheduler::fill_metrics(RuntimeMetrics& metrics) const {
+  metrics.workers = workers_.size();
+  metrics.injection_queue_depth = inject_.len();
+  std::uint64_t spawned = spawned_elsewhere_.load(std::memory_order_relaxed);
+  std::uint64_t completed = completed_elsewhere_.load(std::memory_order_relaxed);
+  metrics.worker.clear();
+  for (const auto& worker : workers_) {
+    WorkerMetrics& out = metrics.worker.emplace_back();
+    out.local_queue_depth = worker->local.len();
+    out.polls = worker->polls.load(std::memory_order_relaxed);
+    out.steals = worker->steals.load(std::memory_order_relaxed);
+    out.steal_operations = worker->steal_operations.load(std::memory_order_relaxed);
+    out.parks = worker->parks.load(std::memory_order_relaxed);
+    out.busy = std::chrono::nanoseconds(worker->busy_ns.load(std::memory_order_relaxed));
+    spawned += worker->spawned.load(std::memory_order_relaxed);
+    completed += worker->completed.load(std::memory_order_relaxed);
+  }
+  metrics.tasks_spawned = spawned;
+  // The two sums are read at slightly different moments; never report a negative count.
+  metrics.tasks_alive = spawned > completed ? spawned - completed : 0;
+}
+
+}  // namespace brigade::runtime::detail

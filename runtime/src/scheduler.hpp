@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/metrics.hpp"
+#include "driver.hpp"
+#include "idle.hpp"
+#include "inject_queue.hpp"
+#include "local_queue.hpp"
+#include "owned_tasks.hpp"
+#include "parker.hpp"
+
+namespace brigade::runtime::detail {
+
+// Tokio's multi-thread scheduler: each worker runs tasks from its LIFO slot and its bounded local
+// queue, takes batches from the shared injection queue, steals half of a random victim's queue
+// when it runs dry, and parks when there is nothing anywhere. With one worker driven from
+// block_on it is also the current-thread flavor.
+class WorkStealingScheduler final : public Scheduler {
+ public:
+  WorkStealingScheduler(std::size_t workers, Driver& driver);
+  ~WorkStealingScheduler();
+
+  // Takes a new task (TaskCell::kInitialRefs references) and queues it; cancels it at once if
+  // the scheduler is shutting down.
+  void spawn(TaskHeader* task) noexcept;
+  void schedule(TaskHeader* task) noexcept override;
+  void task_completed(TaskHeader* task) noexcept override;
+
+  // Runs worker `index` on the calling thread until shutdown, or until `until` becomes true.
+  void run_worker(std::size_t index, const std::atomic<bool>* until = nullptr);
+
+  // Runs queued tasks on the calling thread as worker `index` until none is left (the
+  // current-thread flavor's shutdown uses it to run the cancellations).
+  void run_until_idle(std::size_t index);
+
+  // Shutdown, in order: cancel every task; wait (running workers do the cancelling); stop the
+  // workers; after they are joined, drop whatever is still queued.
+  void cancel_all_tasks();
+  bool wait_for_tasks_until(std::chrono::steady_clock::time_point deadline);
+  void stop_workers() noexcept;
+  void drop_queued_tasks() noexcept;
+
+  std::size_t workers() const noexcept { return workers_.size(); }
+  void fill_metrics(RuntimeMetrics& metrics) const;
+
+ private:
+  struct alignas(64) Worker {
+    explicit Worker(Driver& driver) : parker(driver) {}
+    // Owner-thread state.
+    LocalQueue<TaskHeader> local;
+    TaskHeader* lifo = nullptr;
+    std::uint32_t tick = 0;
+    std::uint64_t rng = 0;
+    bool searching = false;
+    bool running_task = false;
+    Parker parker;
+    // Counters: written by the owner only (so a plain load+store, no locked add), read by
+    // anyone taking a metrics snapshot.
+    std::atomic<std::uint64_t> polls{0};
+    std::atomic<std::uint64_t> steals{0};
+    std::atomic<std::uint64_t> steal_operations{0};
+    std::atomic<std::uint64_t> parks{0};
+    std::atomic<std::uint64_t> busy_ns{0};
+    std::atomic<std::uint64_t> spawned{0};
+    std::atomic<std::uint64_t> completed{0};
+  };
+
+  Worker* current_worker() const noexcept;
+  TaskHeader* next_task(Worker& worker);
+  TaskHeader* steal_work(Worker& worker);
+  void run_task(Worker& worker, TaskHeader* task);
+  void push_local(Worker& worker, TaskHeader* task) noexcept;
+  void push_inject(TaskHeader* task) noexcept;
+  void park(Worker& worker, const std::atomic<bool>* until);
+  void notify_parked() noexcept;
+  void notify_if_work_pending() noexcept;
+  bool should_stop(const std::atomic<bool>* until) const noexcept;
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  InjectQueue<TaskHeader> inject_;
+  Idle idle_;
+  OwnedTasks owned_;
+  std::atomic<bool> stopping_{false};
+  // Spawns and completions that happen off the worker threads.
+  std::atomic<std::uint64_t> spawned_elsewhere_{0};
+  std::atomic<std::uint64_t> completed_elsewhere_{0};
+};
+
+}  // namespace brigade::runtime::detail

@@ -1,0 +1,175 @@
+#include "brigade/runtime/detail/task_header.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <mutex>
+
+namespace brigade::runtime::detail {
+namespace {
+
+// Ids start at 1 so that 0 can mean "no task" in diagnostics.
+std::atomic<std::uint64_t> next_task_id{1};
+
+// A task resumed this many times in one run goes to the back of the queue, so that a task woken
+// over and over (a ping-pong partner on the same worker) cannot monopolise its worker.
+constexpr unsigned kMaxResumesPerRun = 64;
+
+}  // namespace
+
+TaskHeader::TaskHeader(const TaskVTable* vtable, Scheduler* scheduler,
+                       std::source_location spawned_at, std::uint32_t initial_refs) noexcept
+    : refs_(initial_refs),
+      vtable_(vtable),
+      scheduler_(scheduler),
+      id_(next_task_id.fetch_add(1, std::memory_order_relaxed)),
+      spawned_at_(spawned_at) {}
+
+void TaskHeader::unref() noexcept {
+  // acq_rel: the thread that frees the task must see every write made under other references.
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) vtable_->destroy(this);
+}
+
+void TaskHeader::wake(Waiter& w) noexcept {
+  {
+    std::lock_guard guard(lock_);
+    if (state_ == State::complete || w.queued) return;
+    push_ready_locked(w);
+    if (state_ != State::idle) return;  // queued or running: the run loop will see `w`
+    state_ = State::scheduled;
+  }
+  ref();  // the run queue's reference
+  scheduler_->schedule(this);
+}
+
+void TaskHeader::yield_now(Waiter& w) noexcept {
+  std::lock_guard guard(lock_);
+  push_ready_locked(w);
+  yield_requested_ = true;
+}
+
+void TaskHeader::push_ready_locked(Waiter& w) noexcept {
+  w.ready_next = nullptr;
+  w.queued = true;
+  if (ready_tail_ != nullptr) {
+    ready_tail_->ready_next = &w;
+  } else {
+    ready_head_ = &w;
+  }
+  ready_tail_ = &w;
+}
+
+void TaskHeader::forget(Waiter& w) noexcept {
+  std::lock_guard guard(lock_);
+  if (!w.queued) return;
+  Waiter* prev = nullptr;
+  for (Waiter* it = ready_head_; it != nullptr; prev = it, it = it->ready_next) {
+    if (it != &w) continue;
+    (prev != nullptr ? prev->ready_next : ready_head_) = w.ready_next;
+    if (ready_tail_ == &w) ready_tail_ = prev;
+    break;
+  }
+  w.queued = false;
+}
+
+void TaskHeader::abort() noexcept {
+  {
+    std::lock_guard guard(lock_);
+    if (state_ == State::complete || cancel_requested_) return;
+    cancel_requested_ = true;
+    if (state_ != State::idle) return;  // the run loop checks the flag before each resume
+    state_ = State::scheduled;
+  }
+  ref();
+  scheduler_->schedule(this);
+}
+
+bool TaskHeader::set_join_waiter(Waiter* w) noexcept {
+  std::lock_guard guard(lock_);
+  if (state_ == State::complete) return false;
+  join_waiter_ = w;
+  return true;
+}
+
+void TaskHeader::clear_join_waiter(Waiter* w) noexcept {
+  std::lock_guard guard(lock_);
+  if (join_waiter_ == w) join_waiter_ = nullptr;
+}
+
+Waiter* TaskHeader::pop_ready_locked() noexcept {
+  Waiter* w = ready_head_;
+  if (w == nullptr) return nullptr;
+  ready_head_ = w->ready_next;
+  if (ready_head_ == nullptr) ready_tail_ = nullptr;
+  w->queued = false;
+  return w;
+}
+
+void TaskHeader::queue_start(std::coroutine_handle<> root) noexcept {
+  start_.task = this;
+  start_.handle = root;
+  start_.queued = true;
+  ready_head_ = ready_tail_ = &start_;
+}
+
+TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) noexcept {
+  struct CurrentTaskScope {
+    TaskHeader* outer;
+    explicit CurrentTaskScope(TaskHeader* task) noexcept : outer(current_task) {
+      current_task = task;
+    }
+    ~CurrentTaskScope() { current_task = outer; }
+  } scope(this);
+  for (unsigned resumed = 0;; ++resumed) {
+    Waiter* next = nullptr;
+    {
+      std::lock_guard guard(lock_);
+      if (cancel_requested_) return RunResult::cancelled;
+      if (ready_head_ == nullptr) {
+        state_ = State::idle;
+        return RunResult::idle;
+      }
+      if (resumed == kMaxResumesPerRun || yield_requested_) {
+        yield_requested_ = false;
+        state_ = State::scheduled;
+        return RunResult::yielded;
+      }
+      next = pop_ready_locked();
+      state_ = State::running;
+    }
+    next->handle.resume();
+    if (root.done()) return RunResult::finished;
+  }
+}
+
+bool TaskHeader::start_blocking() noexcept {
+  std::lock_guard guard(lock_);
+  if (cancel_requested_) return false;
+  state_ = State::running;
+  return true;
+}
+
+void TaskHeader::complete() noexcept {
+  {
+    std::lock_guard guard(lock_);
+    state_ = State::complete;
+    ready_head_ = ready_tail_ = nullptr;
+    finished_.store(true, std::memory_order_release);
+    if (join_waiter_ != nullptr) {
+      // Our lock is the joiner's resource lock: its awaiter clears join_waiter_ under it.
+      Waiter* joiner = join_waiter_;
+      join_waiter_ = nullptr;
+      joiner->task->wake(*joiner);
+    }
+  }
+  scheduler_->task_completed(this);
+}
+
+TaskHeader& expect_current_task() noexcept {
+  if (current_task == nullptr) {
+    std::fputs("brigade: a runtime awaitable was awaited outside a runtime task\n", stderr);
+    std::terminate();
+  }
+  return *current_task;
+}
+
+}  // namespace brigade::runtime::detail

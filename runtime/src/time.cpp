@@ -1,0 +1,66 @@
+#include "brigade/runtime/time.hpp"
+
+#include "runtime_core.hpp"
+
+namespace brigade::runtime {
+
+Sleep::Sleep(Clock::time_point deadline) noexcept { node_.when = deadline; }
+
+Sleep::Sleep(Sleep&& other) noexcept { node_.when = other.node_.when; }
+
+Sleep::~Sleep() {
+  if (core_ == nullptr) return;
+  // Cancelled while waiting: disarm under the wheel's lock, which also orders us after a firing
+  // that already handed the waiter to the task; then take it back from the task.
+  core_->driver().cancel_timer(node_);
+  node_.waiter.task->forget(node_.waiter);
+}
+
+bool Sleep::await_ready() const noexcept { return Clock::now() >= node_.when; }
+
+bool Sleep::await_suspend(std::coroutine_handle<> awaiting) {
+  core_ = &detail::expect_current_runtime();
+  node_.waiter.task = &detail::expect_current_task();
+  node_.waiter.handle = awaiting;
+  core_->driver().add_timer(node_);
+  return true;
+}
+
+YieldNow::~YieldNow() {
+  if (armed_) waiter_.task->forget(waiter_);
+}
+
+void YieldNow::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  waiter_.task = &detail::expect_current_task();
+  waiter_.handle = awaiting;
+  armed_ = true;
+  waiter_.task->yield_now(waiter_);
+}
+
+Interval::Interval(Clock::duration period, MissedTickBehavior behavior) noexcept
+    : period_(period), behavior_(behavior), next_(Clock::now()) {}
+
+Clock::time_point Interval::Tick::await_resume() noexcept {
+  sleep_.await_resume();
+  return interval_.advance(Clock::now());
+}
+
+Clock::time_point Interval::advance(Clock::time_point now) noexcept {
+  const Clock::time_point scheduled = next_;
+  switch (behavior_) {
+    case MissedTickBehavior::burst:
+      next_ = scheduled + period_;
+      break;
+    case MissedTickBehavior::delay:
+      next_ = now + period_;
+      break;
+    case MissedTickBehavior::skip: {
+      const auto missed = (now - scheduled) / period_;
+      next_ = scheduled + (missed + 1) * period_;
+      break;
+    }
+  }
+  return scheduled;
+}
+
+}  // namespace brigade::runtime

@@ -1,0 +1,186 @@
+// Tasks and JoinHandles: values, exceptions, abort, detach, nesting, block_on.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/time.hpp"
+
+namespace rt = brigade::runtime;
+using namespace std::chrono_literals;
+
+namespace {
+
+rt::Task<int> answer() { co_return 42; }
+
+rt::Task<int> add(int a, int b) { co_return co_await answer() - 42 + a + b; }
+
+rt::Task<int> throws_after_await() {
+  co_await rt::yield_now();
+  throw std::runtime_error("boom");
+}
+
+rt::Task<void> sleep_forever(std::shared_ptr<int> held) {
+  co_await rt::sleep(1h);
+  ++*held;
+}
+
+struct SetOnDestroy {
+  std::atomic<bool>* flag;
+  ~SetOnDestroy() { flag->store(true); }
+};
+
+rt::Task<void> hold_guard_and_sleep(std::atomic<bool>* destroyed) {
+  SetOnDestroy guard{destroyed};
+  co_await rt::sleep(1h);
+}
+
+class TaskTest : public ::testing::TestWithParam<bool> {
+ protected:
+  rt::Runtime make() {
+    return GetParam() ? rt::Builder::multi_thread().worker_threads(2).build()
+                      : rt::Builder::current_thread().build();
+  }
+};
+
+TEST_P(TaskTest, BlockOnReturnsTheValue) {
+  auto runtime = make();
+  EXPECT_EQ(runtime.block_on(add(1, 2)), 3);
+}
+
+TEST_P(TaskTest, BlockOnRethrows) {
+  auto runtime = make();
+  EXPECT_THROW(runtime.block_on(throws_after_await()), std::runtime_error);
+}
+
+rt::Task<int> spawn_and_join() {
+  auto handle = rt::spawn(add(20, 22));
+  auto result = co_await handle;
+  co_return result.value();
+}
+
+TEST_P(TaskTest, SpawnedTaskValueArrivesThroughTheHandle) {
+  auto runtime = make();
+  EXPECT_EQ(runtime.block_on(spawn_and_join()), 42);
+}
+
+rt::Task<std::string> join_panic() {
+  auto result = co_await rt::spawn(throws_after_await());
+  if (result) co_return "no error";
+  if (!result.error().is_panic()) co_return "not a panic";
+  try {
+    result.error().resume_panic();
+  } catch (const std::runtime_error& e) {
+    co_return e.what();
+  }
+  co_return "not rethrown";
+}
+
+TEST_P(TaskTest, ExceptionBecomesPanicJoinError) {
+  auto runtime = make();
+  EXPECT_EQ(runtime.block_on(join_panic()), "boom");
+}
+
+rt::Task<bool> abort_sleeper(std::shared_ptr<int> held, std::atomic<bool>* destroyed) {
+  auto sleeper = rt::spawn(sleep_forever(held));
+  auto guarded = rt::spawn(hold_guard_and_sleep(destroyed));
+  co_await rt::sleep(5ms);  // let both reach their sleep
+  sleeper.abort();
+  guarded.abort();
+  auto first = co_await sleeper;
+  auto second = co_await guarded;
+  co_return !first && first.error().is_cancelled() && !second && second.error().is_cancelled();
+}
+
+TEST_P(TaskTest, AbortCancelsAtTheSuspensionPointAndFreesTheFrame) {
+  auto runtime = make();
+  auto held = std::make_shared<int>(0);
+  std::atomic<bool> destroyed{false};
+  EXPECT_TRUE(runtime.block_on(abort_sleeper(held, &destroyed)));
+  EXPECT_TRUE(destroyed.load());
+  EXPECT_EQ(*held, 0);
+  EXPECT_EQ(held.use_count(), 1);  // the aborted frame released its copy
+}
+
+rt::Task<void> count_to(std::atomic<int>* counter) {
+  co_await rt::yield_now();
+  counter->fetch_add(1);
+}
+
+rt::Task<void> detach_many(std::atomic<int>* counter, int n) {
+  for (int i = 0; i < n; ++i) {
+    static_cast<void>(rt::spawn(count_to(counter)));  // dropped handle: detached
+  }
+  while (counter->load() < n) co_await rt::yield_now();
+}
+
+TEST_P(TaskTest, DroppingTheHandleDetaches) {
+  auto runtime = make();
+  std::atomic<int> counter{0};
+  runtime.block_on(detach_many(&counter, 100));
+  EXPECT_EQ(counter.load(), 100);
+}
+
+rt::Task<bool> is_finished_flow() {
+  auto handle = rt::spawn(answer());
+  while (!handle.is_finished()) co_await rt::yield_now();
+  auto value = co_await handle;
+  co_return value&&* value == 42;
+}
+
+TEST_P(TaskTest, IsFinished) {
+  auto runtime = make();
+  EXPECT_TRUE(runtime.block_on(is_finished_flow()));
+}
+
+rt::Task<bool> join_error_names_spawn_site() {
+  auto handle = rt::spawn(throws_after_await());
+  const auto spawn_line = static_cast<std::uint_least32_t>(__LINE__ - 1);
+  auto result = co_await handle;
+  const auto& where = result.error().spawned_at();
+  co_return where.line() ==
+          spawn_line&& std::string(where.file_name()).ends_with("task_test.cpp") &&
+      result.error().message().find("task_test.cpp") != std::string::npos;
+}
+
+TEST_P(TaskTest, JoinErrorNamesTheSpawnSite) {
+  auto runtime = make();
+  EXPECT_TRUE(runtime.block_on(join_error_names_spawn_site()));
+}
+
+TEST_P(TaskTest, ShutdownCancelsWhatIsLeft) {
+  auto held = std::make_shared<int>(0);
+  {
+    auto runtime = make();
+    for (int i = 0; i < 10; ++i) static_cast<void>(runtime.spawn(sleep_forever(held)));
+    runtime.shutdown_timeout(5s);
+  }
+  EXPECT_EQ(*held, 0);
+  EXPECT_EQ(held.use_count(), 1);
+}
+
+TEST_P(TaskTest, SpawnFromAnotherThreadThroughAHandle) {
+  auto runtime = make();
+  auto handle = runtime.handle();
+  std::atomic<int> counter{0};
+  std::thread outside([&] {
+    for (int i = 0; i < 50; ++i) static_cast<void>(handle.spawn(count_to(&counter)));
+  });
+  outside.join();
+  runtime.block_on([](std::atomic<int>* c) -> rt::Task<void> {
+    while (c->load() < 50) co_await rt::yield_now();
+  }(&counter));
+  EXPECT_EQ(counter.load(), 50);
+}
+
+INSTANTIATE_TEST_SUITE_P(Flavors, TaskTest, ::testing::Values(true, false),
+                         [](const auto& param_info) {
+                           return param_info.param ? "MultiThread" : "CurrentThread";
+                         });
+
+}  // namespace
