@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
+#include <utility>
 
 namespace brigade::runtime::detail {
 namespace {
@@ -56,7 +57,8 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     constexpr std::uint64_t kMaxWaitMs = 60'000;
     timeout_ms = static_cast<int>(wake_tick <= now ? 0 : std::min(wake_tick - now, kMaxWaitMs));
   }
-  constexpr int kMaxEvents = 64;
+  release_deregistered();
+  constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
   {
@@ -67,9 +69,58 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     if (events[i].data.ptr == nullptr) {
       std::uint64_t count = 0;
       [[maybe_unused]] const auto n = ::read(wakeup_.get(), &count, sizeof count);
+    } else {
+      dispatch(*static_cast<IoRegistration*>(events[i].data.ptr), events[i].events);
     }
   }
+  if (ready > 0) io_events_.fetch_add(static_cast<std::uint64_t>(ready), std::memory_order_relaxed);
   fire_due_timers();
+}
+
+void Driver::dispatch(IoRegistration& io, std::uint32_t events) noexcept {
+  std::uint8_t readiness = 0;
+  if ((events & (EPOLLIN | EPOLLPRI)) != 0) readiness |= kReadable;
+  if ((events & EPOLLOUT) != 0) readiness |= kWritable;
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) readiness |= kReadClosed;
+  if ((events & EPOLLHUP) != 0) readiness |= kWriteClosed;
+  if ((events & EPOLLERR) != 0) readiness |= kError;
+  std::lock_guard guard(io.lock);
+  io.readiness |= readiness;
+  ++io.tick;
+  // Woken under the registration's lock, which the awaiters take to deregister themselves.
+  if (io.reader != nullptr && (io.readiness & io.ready_mask(Interest::read)) != 0) {
+    Waiter* reader = std::exchange(io.reader, nullptr);
+    reader->task->wake(*reader);
+  }
+  if (io.writer != nullptr && (io.readiness & io.ready_mask(Interest::write)) != 0) {
+    Waiter* writer = std::exchange(io.writer, nullptr);
+    writer->task->wake(*writer);
+  }
+}
+
+std::unique_ptr<IoRegistration> Driver::register_io(int fd, std::error_code& error) {
+  auto io = std::make_unique<IoRegistration>(fd);
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
+  event.data.ptr = io.get();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    error = std::error_code(errno, std::generic_category());
+    return nullptr;
+  }
+  registered_.fetch_add(1, std::memory_order_relaxed);
+  return io;
+}
+
+void Driver::deregister_io(std::unique_ptr<IoRegistration> io) noexcept {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, io->fd, nullptr);
+  registered_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard guard(io_mutex_);
+  released_.push_back(std::move(io));
+}
+
+void Driver::release_deregistered() noexcept {
+  std::lock_guard guard(io_mutex_);
+  released_.clear();
 }
 
 void Driver::unpark() noexcept {

@@ -3,10 +3,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
+#include <vector>
 
 #include "brigade/runtime/detail/timer_node.hpp"
+#include "io_registration.hpp"
 #include "timer_wheel.hpp"
 #include "unique_fd.hpp"
 
@@ -39,10 +43,23 @@ class Driver {
   void cancel_timer(TimerNode& node) noexcept;
   std::size_t timers() const;
 
+  // Adds `fd` (non-blocking, owned by the caller) to the epoll set, edge-triggered for both
+  // directions.
+  std::unique_ptr<IoRegistration> register_io(int fd, std::error_code& error);
+  // Removes it from the epoll set (before the caller closes the descriptor). The memory is
+  // released only once the next epoll_wait begins: the wait in progress may already hold an
+  // event that points to it.
+  void deregister_io(std::unique_ptr<IoRegistration> registration) noexcept;
+
+  std::size_t registered_io() const noexcept { return registered_.load(std::memory_order_relaxed); }
+  std::uint64_t io_events() const noexcept { return io_events_.load(std::memory_order_relaxed); }
+
  private:
   std::uint64_t tick_at_or_after(Clock::time_point when) const noexcept;
   std::uint64_t tick_now() const noexcept;
   void fire_due_timers();
+  void dispatch(IoRegistration& registration, std::uint32_t events) noexcept;
+  void release_deregistered() noexcept;
 
   UniqueFd epoll_;
   UniqueFd wakeup_;  // an eventfd in the epoll set
@@ -51,6 +68,11 @@ class Driver {
 
   mutable std::mutex timers_mutex_;
   TimerWheel wheel_;
+  std::mutex io_mutex_;
+  std::vector<std::unique_ptr<IoRegistration>> released_;  // guarded by io_mutex_
+  std::atomic<std::size_t> registered_{0};
+  std::atomic<std::uint64_t> io_events_{0};
+
   static constexpr std::uint64_t kNotParked = 0;
   static constexpr std::uint64_t kNever = UINT64_MAX;
   // While parked: the tick it wakes at by itself; a timer due earlier must unpark it.

@@ -6,6 +6,8 @@
 #include <exception>
 #include <string>
 
+#include "brigade/runtime/coop.hpp"
+
 namespace brigade::runtime::detail {
 namespace {
 
@@ -68,6 +70,10 @@ Scheduler* blocking_scheduler(RuntimeCore& core) noexcept { return &core.blockin
 void submit_task(RuntimeCore& core, TaskHeader* task) noexcept { core.scheduler().spawn(task); }
 bool submit_blocking(RuntimeCore& core, TaskHeader* task) noexcept {
   return core.blocking().submit(task);
+}
+
+void coop::count_forced_yield() noexcept {
+  if (tls_runtime != nullptr) tls_runtime->count_forced_yield();
 }
 
 void drive_until(RuntimeCore& core, const std::atomic<bool>& done) { core.drive_until(done); }
@@ -171,6 +177,9 @@ void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> 
 RuntimeMetrics RuntimeCore::metrics() const {
   RuntimeMetrics metrics;
   scheduler_.fill_metrics(metrics);
+  metrics.budget_forced_yields = forced_yields_.load(std::memory_order_relaxed);
+  metrics.io_registered = driver_.registered_io();
+  metrics.io_events = driver_.io_events();
   metrics.blocking_threads = blocking_.threads();
   metrics.blocking_idle_threads = blocking_.idle_threads();
   metrics.blocking_queue_depth = blocking_.queue_depth();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,8 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   void shutdown(std::optional<std::chrono::steady_clock::time_point> deadline);
   RuntimeMetrics metrics() const;
 
+  void count_forced_yield() noexcept { forced_yields_.fetch_add(1, std::memory_order_relaxed); }
+
   Driver& driver() noexcept { return driver_; }
   WorkStealingScheduler& scheduler() noexcept { return scheduler_; }
   BlockingPool& blocking() noexcept { return blocking_; }
@@ -46,6 +49,8 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   Driver driver_;
   WorkStealingScheduler scheduler_;
   BlockingPool blocking_;
+
+  std::atomic<std::uint64_t> forced_yields_{0};
 
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards the fields below

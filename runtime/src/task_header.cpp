@@ -4,6 +4,8 @@
 #include <exception>
 #include <mutex>
 
+#include "brigade/runtime/coop.hpp"
+
 namespace brigade::runtime::detail {
 namespace {
 
@@ -112,12 +114,19 @@ void TaskHeader::queue_start(std::coroutine_handle<> root) noexcept {
 }
 
 TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) noexcept {
+  // Each run starts with a fresh cooperative budget.
   struct CurrentTaskScope {
     TaskHeader* outer;
-    explicit CurrentTaskScope(TaskHeader* task) noexcept : outer(current_task) {
+    int outer_budget;
+    explicit CurrentTaskScope(TaskHeader* task) noexcept
+        : outer(current_task), outer_budget(coop::budget) {
       current_task = task;
+      coop::budget = coop::kTaskBudget;
     }
-    ~CurrentTaskScope() { current_task = outer; }
+    ~CurrentTaskScope() {
+      current_task = outer;
+      coop::budget = outer_budget;
+    }
   } scope(this);
   for (unsigned resumed = 0;; ++resumed) {
     Waiter* next = nullptr;

@@ -14,7 +14,6 @@ struct WorkerMetrics {
   std::uint64_t steals = 0;  // tasks taken from other workers
   std::uint64_t steal_operations = 0;
   std::uint64_t parks = 0;
-  std::uint64_t overflows = 0;  // times the local queue spilled half into the injection queue
   std::chrono::nanoseconds busy{0};
 };
 
@@ -26,6 +25,9 @@ struct RuntimeMetrics {
   std::vector<WorkerMetrics> worker;
   std::uint64_t tasks_spawned = 0;
   std::uint64_t tasks_alive = 0;
+  std::uint64_t budget_forced_yields = 0;  // tasks made to yield by the cooperative budget
+  std::size_t io_registered = 0;           // descriptors registered with the I/O driver
+  std::uint64_t io_events = 0;             // readiness events the driver received
   std::size_t blocking_threads = 0;
   std::size_t blocking_idle_threads = 0;
   std::size_t blocking_queue_depth = 0;

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <expected>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include "brigade/runtime/detail/io_handle.hpp"
+#include "brigade/runtime/net/socket_addr.hpp"
+#include "brigade/runtime/task.hpp"
+
+namespace brigade::runtime::net {
+
+// The error read_exact reports when the stream ends early.
+std::error_code unexpected_eof() noexcept;
+
+// A TCP connection. Operations are coroutines that wait for readiness on the runtime's driver;
+// at most one task reads and one task writes at a time. Await each operation before the stream
+// is moved or destroyed (the coroutine refers to it). Ready operations consume the task's
+// cooperative budget, so a connection that always has data still lets others run.
+class TcpStream {
+ public:
+  enum class Shutdown { read, write, both };
+
+  static Task<std::expected<TcpStream, std::error_code>> connect(SocketAddr address);
+
+  // Waits until a read would not block (data, end of stream or an error is pending), without
+  // reading. A server waits with this between requests so an idle connection holds no buffer.
+  Task<std::expected<void, std::error_code>> readable();
+  // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
+  Task<std::expected<std::size_t, std::error_code>> read(std::span<std::byte> buffer);
+  Task<std::expected<void, std::error_code>> read_exact(std::span<std::byte> buffer);
+  // Writes what fits in the socket buffer (at least one byte).
+  Task<std::expected<std::size_t, std::error_code>> write(std::span<const std::byte> data);
+  Task<std::expected<std::size_t, std::error_code>> writev(std::span<const iovec> buffers);
+  Task<std::expected<void, std::error_code>> write_all(std::span<const std::byte> data);
+
+  std::expected<void, std::error_code> shutdown(Shutdown how) noexcept;
+  std::expected<void, std::error_code> set_nodelay(bool enabled) noexcept;
+  std::expected<SocketAddr, std::error_code> peer_addr() const noexcept;
+  std::expected<SocketAddr, std::error_code> local_addr() const noexcept;
+  int native_handle() const noexcept { return io_.fd(); }
+
+ private:
+  friend class TcpListener;
+  explicit TcpStream(detail::IoHandle io) noexcept : io_(std::move(io)) {}
+
+  detail::IoHandle io_;
+};
+
+struct ListenOptions {
+  int backlog = 1024;
+  bool reuse_port = false;
+};
+
+class TcpListener {
+ public:
+  // Binds with SO_REUSEADDR and listens. Call it on a runtime thread (inside a task or block_on).
+  static std::expected<TcpListener, std::error_code> bind(SocketAddr address,
+                                                          ListenOptions options = {});
+
+  // Waits for the next connection. Transient failures are retried here rather than returned:
+  // ECONNABORTED at once, and descriptor or memory exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+  // after a backoff, so the loop neither spins nor dies while the process is out of descriptors.
+  Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> accept();
+
+  std::expected<SocketAddr, std::error_code> local_addr() const noexcept;
+  int native_handle() const noexcept { return io_.fd(); }
+
+ private:
+  explicit TcpListener(detail::IoHandle io) noexcept : io_(std::move(io)) {}
+
+  detail::IoHandle io_;
+};
+
+}  // namespace brigade::runtime::net

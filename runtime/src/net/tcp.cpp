@@ -1,0 +1,243 @@
+#include "brigade/runtime/net/tcp.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <string>
+
+#include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/time.hpp"
+#include "readiness.hpp"
+#include "unique_fd.hpp"
+
+namespace brigade::runtime::net {
+namespace {
+
+using detail::Interest;
+
+std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
+
+bool would_block(int error) noexcept { return error == EAGAIN || error == EWOULDBLOCK; }
+
+class NetErrorCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "brigade.net"; }
+  std::string message(int) const override { return "unexpected end of stream"; }
+};
+
+std::expected<void, std::error_code> check(int result) noexcept {
+  if (result != 0) return std::unexpected(last_error());
+  return {};
+}
+
+std::expected<SocketAddr, std::error_code> address_of(int fd, bool peer) noexcept {
+  sockaddr_storage storage{};
+  socklen_t size = sizeof storage;
+  auto* native = reinterpret_cast<sockaddr*>(&storage);
+  const int result = peer ? ::getpeername(fd, native, &size) : ::getsockname(fd, native, &size);
+  if (result != 0) return std::unexpected(last_error());
+  return SocketAddr::from_native(native, size);
+}
+
+bool is_resource_exhaustion(int error) noexcept {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+}  // namespace
+
+std::error_code unexpected_eof() noexcept {
+  static const NetErrorCategory category;
+  return {1, category};
+}
+
+Task<std::expected<TcpStream, std::error_code>> TcpStream::connect(SocketAddr address) {
+  detail::UniqueFd socket(
+      ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket) co_return std::unexpected(last_error());
+  const int fd = socket.get();
+  const bool in_progress = ::connect(fd, address.native(), address.native_size()) != 0;
+  if (in_progress && errno != EINPROGRESS) co_return std::unexpected(last_error());
+  auto io = detail::IoHandle::adopt(socket.release());
+  if (!io) co_return std::unexpected(io.error());
+  while (in_progress) {
+    const auto tick = co_await detail::ready(io->registration(), Interest::write);
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error != 0) co_return std::unexpected(std::error_code(error, std::generic_category()));
+    if (address_of(fd, true)) break;
+    // Writable only in the optimistic sense: the handshake has not finished yet.
+    detail::clear_readiness(io->registration(), Interest::write, tick);
+  }
+  co_return TcpStream(std::move(*io));
+}
+
+Task<std::expected<void, std::error_code>> TcpStream::readable() {
+  auto& io = io_.registration();
+  for (;;) {
+    const auto tick = co_await detail::ready(io, Interest::read);
+    std::byte probe;
+    // MSG_PEEK: look without consuming, so readiness is confirmed rather than assumed.
+    const ssize_t peeked = ::recv(io_.fd(), &probe, 1, MSG_PEEK);
+    if (peeked >= 0) co_return std::expected<void, std::error_code>{};
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) co_return std::unexpected(last_error());
+    detail::clear_readiness(io, Interest::read, tick);
+  }
+}
+
+Task<std::expected<std::size_t, std::error_code>> TcpStream::read(std::span<std::byte> buffer) {
+  auto& io = io_.registration();
+  for (;;) {
+    const auto tick = co_await detail::ready(io, Interest::read);
+    const ssize_t received = ::recv(io_.fd(), buffer.data(), buffer.size(), 0);
+    if (received >= 0) {
+      co_await consume_budget();
+      co_return static_cast<std::size_t>(received);
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) co_return std::unexpected(last_error());
+    detail::clear_readiness(io, Interest::read, tick);
+  }
+}
+
+Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::byte> buffer) {
+  while (!buffer.empty()) {
+    auto received = co_await read(buffer);
+    if (!received) co_return std::unexpected(received.error());
+    if (*received == 0) co_return std::unexpected(unexpected_eof());
+    buffer = buffer.subspan(*received);
+  }
+  co_return std::expected<void, std::error_code>{};
+}
+
+Task<std::expected<std::size_t, std::error_code>> TcpStream::write(
+    std::span<const std::byte> data) {
+  auto& io = io_.registration();
+  for (;;) {
+    const auto tick = co_await detail::ready(io, Interest::write);
+    // MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE for the process.
+    const ssize_t sent = ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent >= 0) {
+      co_await consume_budget();
+      co_return static_cast<std::size_t>(sent);
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) co_return std::unexpected(last_error());
+    detail::clear_readiness(io, Interest::write, tick);
+  }
+}
+
+Task<std::expected<std::size_t, std::error_code>> TcpStream::writev(
+    std::span<const iovec> buffers) {
+  auto& io = io_.registration();
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(buffers.data());
+  message.msg_iovlen = std::min<std::size_t>(buffers.size(), IOV_MAX);
+  for (;;) {
+    const auto tick = co_await detail::ready(io, Interest::write);
+    const ssize_t sent = ::sendmsg(io_.fd(), &message, MSG_NOSIGNAL);
+    if (sent >= 0) {
+      co_await consume_budget();
+      co_return static_cast<std::size_t>(sent);
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) co_return std::unexpected(last_error());
+    detail::clear_readiness(io, Interest::write, tick);
+  }
+}
+
+Task<std::expected<void, std::error_code>> TcpStream::write_all(std::span<const std::byte> data) {
+  while (!data.empty()) {
+    auto sent = co_await write(data);
+    if (!sent) co_return std::unexpected(sent.error());
+    data = data.subspan(*sent);
+  }
+  co_return std::expected<void, std::error_code>{};
+}
+
+std::expected<void, std::error_code> TcpStream::shutdown(Shutdown how) noexcept {
+  const int native = how == Shutdown::read ? SHUT_RD : how == Shutdown::write ? SHUT_WR : SHUT_RDWR;
+  return check(::shutdown(io_.fd(), native));
+}
+
+std::expected<void, std::error_code> TcpStream::set_nodelay(bool enabled) noexcept {
+  const int value = enabled ? 1 : 0;
+  return check(::setsockopt(io_.fd(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value));
+}
+
+std::expected<SocketAddr, std::error_code> TcpStream::peer_addr() const noexcept {
+  return address_of(io_.fd(), true);
+}
+
+std::expected<SocketAddr, std::error_code> TcpStream::local_addr() const noexcept {
+  return address_of(io_.fd(), false);
+}
+
+std::expected<TcpListener, std::error_code> TcpListener::bind(SocketAddr address,
+                                                              ListenOptions options) {
+  detail::UniqueFd socket(
+      ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket) return std::unexpected(last_error());
+  const int fd = socket.get();
+  const int on = 1;
+  if (auto set = check(::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)); !set) {
+    return std::unexpected(set.error());
+  }
+  if (options.reuse_port) {
+    if (auto set = check(::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on)); !set) {
+      return std::unexpected(set.error());
+    }
+  }
+  if (auto bound = check(::bind(fd, address.native(), address.native_size())); !bound) {
+    return std::unexpected(bound.error());
+  }
+  if (auto listening = check(::listen(fd, options.backlog)); !listening) {
+    return std::unexpected(listening.error());
+  }
+  auto io = detail::IoHandle::adopt(socket.release());
+  if (!io) return std::unexpected(io.error());
+  return TcpListener(std::move(*io));
+}
+
+Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> TcpListener::accept() {
+  using namespace std::chrono_literals;
+  constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+  auto backoff = std::chrono::milliseconds(5);
+  auto& io = io_.registration();
+  for (;;) {
+    const auto tick = co_await detail::ready(io, Interest::read);
+    sockaddr_storage storage{};
+    socklen_t size = sizeof storage;
+    auto* native = reinterpret_cast<sockaddr*>(&storage);
+    const int fd = ::accept4(io_.fd(), native, &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      auto stream = detail::IoHandle::adopt(fd);
+      if (!stream) co_return std::unexpected(stream.error());
+      co_await consume_budget();
+      co_return std::pair{TcpStream(std::move(*stream)), SocketAddr::from_native(native, size)};
+    }
+    const int error = errno;
+    if (error == EINTR || error == ECONNABORTED || error == EPROTO) continue;
+    if (would_block(error)) {
+      detail::clear_readiness(io, Interest::read, tick);
+      continue;
+    }
+    if (!is_resource_exhaustion(error)) co_return std::unexpected(last_error());
+    // The pending connection stays in the backlog and edge-triggered epoll will not report it
+    // again: retry after a pause instead, doubling it while the shortage lasts.
+    co_await sleep(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+std::expected<SocketAddr, std::error_code> TcpListener::local_addr() const noexcept {
+  return address_of(io_.fd(), false);
+}
+
+}  // namespace brigade::runtime::net
