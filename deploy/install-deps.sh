@@ -30,10 +30,20 @@ TEST_PACKAGES=(
   libgmock-dev
   libbenchmark-dev
 )
-# Libraries the server and handlers will link (llhttp, OpenSSL, prometheus-cpp) and the
-# integration tests' client (Boost.Beast) go in a group of their own when that code lands.
+# Libraries the layers link: the config layer parses TOML with toml++ (header-only).
+LIBRARY_PACKAGES=(
+  libtomlplusplus-dev
+)
+# The server layer: llhttp (Debian ships its C sources, built by server/CMakeLists.txt), OpenSSL
+# for TLS, and Boost (Beast: the integration tests' independent HTTP client).
+SERVER_PACKAGES=(
+  node-llhttp
+  libssl-dev
+  libboost1.81-dev
+)
+# prometheus-cpp (handlers) goes in a group of its own when that code lands.
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES)
+PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }

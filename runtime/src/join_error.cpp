@@ -10,13 +10,18 @@ void JoinError::resume_panic() const {
 }
 
 std::string JoinError::message() const {
-  std::string text = "task " + std::to_string(task_id_) + " spawned at " + spawned_at_.file_name() +
-                     ":" + std::to_string(spawned_at_.line());
+  // Built with append: GCC 12 reports a false -Wrestrict on chains of operator+ at -O2.
+  std::string text("task ");
+  text.append(std::to_string(task_id_))
+      .append(" spawned at ")
+      .append(spawned_at_.file_name())
+      .append(":")
+      .append(std::to_string(spawned_at_.line()));
   switch (kind_) {
     case Kind::cancelled:
-      return text + " was cancelled";
+      return text.append(" was cancelled");
     case Kind::rejected:
-      return text + " was rejected: the blocking queue is full";
+      return text.append(" was rejected: the blocking queue is full");
     case Kind::panicked:
       break;
   }

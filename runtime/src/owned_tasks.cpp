@@ -19,6 +19,7 @@ bool OwnedTasks::insert(TaskHeader* task) {
 void OwnedTasks::remove(TaskHeader* task) noexcept {
   Shard& shard = shard_of(task);
   bool closed = false;
+  bool last = false;
   {
     std::lock_guard guard(shard.mutex);
     // A task refused by insert() (spawned during shutdown) completes without ever being listed.
@@ -27,8 +28,12 @@ void OwnedTasks::remove(TaskHeader* task) noexcept {
     if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
     task->owned_prev = task->owned_next = nullptr;
     closed = shard.closed;
+    // Under the shard lock, like `closed`: a removal that saw the shard open has decremented
+    // before close_and_abort_all() gets the lock, so the waiter's first look at size() counts it;
+    // one that saw it closed notifies. Decrementing after unlocking lost that wake-up.
+    last = size_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
-  if (size_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed) {
+  if (last && closed) {
     std::lock_guard guard(empty_mutex_);
     empty_.notify_all();
   }

@@ -63,7 +63,12 @@ WorkStealingScheduler::Worker* WorkStealingScheduler::current_worker() const noe
 
 void WorkStealingScheduler::spawn(TaskHeader* task) noexcept {
   Worker* worker = current_worker();
-  bump(worker != nullptr ? worker->spawned : spawned_elsewhere_);
+  // A worker's counter has a single writer; the shared one for outside threads needs a real RMW.
+  if (worker != nullptr) {
+    bump(worker->spawned);
+  } else {
+    spawned_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+  }
   if (!owned_.insert(task)) {
     // Shutting down: the task completes as cancelled right here, without ever running.
     task->abort();
@@ -103,7 +108,11 @@ void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
 
 void WorkStealingScheduler::task_completed(TaskHeader* task) noexcept {
   Worker* worker = current_worker();
-  bump(worker != nullptr ? worker->completed : completed_elsewhere_);
+  if (worker != nullptr) {
+    bump(worker->completed);
+  } else {
+    completed_elsewhere_.fetch_add(1, std::memory_order_relaxed);  // shared by outside threads
+  }
   owned_.remove(task);
   task->unref();  // the owner's reference
 }

@@ -46,10 +46,14 @@ Clock::time_point Interval::Tick::await_resume() noexcept {
 }
 
 Clock::time_point Interval::advance(Clock::time_point now) noexcept {
+  // As in Tokio, a tick counts as missed only when it is taken more than this late; wake-up
+  // latency below it must not move the schedule.
+  constexpr auto kLateAfter = std::chrono::milliseconds(5);
   const Clock::time_point scheduled = next_;
+  next_ = scheduled + period_;
+  if (now <= scheduled + kLateAfter) return scheduled;
   switch (behavior_) {
     case MissedTickBehavior::burst:
-      next_ = scheduled + period_;
       break;
     case MissedTickBehavior::delay:
       next_ = now + period_;

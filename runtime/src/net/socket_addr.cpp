@@ -82,12 +82,16 @@ std::string SocketAddr::to_string() const {
   if (storage_.ss_family == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
                 sizeof text);
-    return std::string(text) + ":" + std::to_string(port());
+    std::string out(text);
+    out.append(":").append(std::to_string(port()));
+    return out;
   }
   if (storage_.ss_family == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
                 sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(port());
+    std::string out("[");
+    out.append(text).append("]:").append(std::to_string(port()));
+    return out;
   }
   return "(unspecified)";
 }

@@ -77,18 +77,47 @@ Task<std::expected<TcpStream, std::error_code>> TcpStream::connect(SocketAddr ad
   co_return TcpStream(std::move(*io));
 }
 
-Task<std::expected<void, std::error_code>> TcpStream::readable() {
+TcpStream::Readable::~Readable() {
+  if (!registered_) return;
+  auto& io = io_.registration();
+  {
+    std::lock_guard guard(io.lock);
+    if (io.reader == &waiter_) io.reader = nullptr;
+  }
+  waiter_.task->forget(waiter_);
+}
+
+bool TcpStream::Readable::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   auto& io = io_.registration();
   for (;;) {
-    const auto tick = co_await detail::ready(io, Interest::read);
+    std::uint64_t tick = 0;
+    {
+      std::lock_guard guard(io.lock);
+      if ((io.readiness & io.ready_mask(Interest::read)) == 0) {
+        waiter_.task = &detail::expect_current_task();
+        waiter_.handle = awaiting;
+        io.reader = &waiter_;
+        registered_ = true;
+        return true;  // the driver wakes us on the next readiness event
+      }
+      tick = io.tick;
+    }
+    // Readiness may be stale (it starts optimistic): confirm it by peeking, without consuming.
     std::byte probe;
-    // MSG_PEEK: look without consuming, so readiness is confirmed rather than assumed.
-    const ssize_t peeked = ::recv(io_.fd(), &probe, 1, MSG_PEEK);
-    if (peeked >= 0) co_return std::expected<void, std::error_code>{};
+    if (::recv(io_.fd(), &probe, 1, MSG_PEEK) >= 0) return false;
     if (errno == EINTR) continue;
-    if (!would_block(errno)) co_return std::unexpected(last_error());
+    if (!would_block(errno)) {
+      error_ = last_error();
+      return false;
+    }
     detail::clear_readiness(io, Interest::read, tick);
   }
+}
+
+std::expected<void, std::error_code> TcpStream::Readable::await_resume() noexcept {
+  registered_ = false;
+  if (error_) return std::unexpected(error_);
+  return {};
 }
 
 Task<std::expected<std::size_t, std::error_code>> TcpStream::read(std::span<std::byte> buffer) {

@@ -2,11 +2,14 @@
 
 #include <sys/uio.h>
 
+#include <coroutine>
 #include <cstddef>
 #include <expected>
 #include <span>
 #include <system_error>
 #include <utility>
+
+#include "brigade/runtime/detail/task_header.hpp"
 
 #include "brigade/runtime/detail/io_handle.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
@@ -27,9 +30,27 @@ class TcpStream {
 
   static Task<std::expected<TcpStream, std::error_code>> connect(SocketAddr address);
 
-  // Waits until a read would not block (data, end of stream or an error is pending), without
-  // reading. A server waits with this between requests so an idle connection holds no buffer.
-  Task<std::expected<void, std::error_code>> readable();
+  // Completes when a read would not block (data, end of stream or an error is pending), without
+  // reading. A server waits with this between requests, so an idle connection holds no buffer;
+  // it is a plain awaiter rather than a coroutine, so waiting allocates nothing either.
+  class [[nodiscard]] Readable {
+   public:
+    explicit Readable(detail::IoHandle& io) noexcept : io_(io) {}
+    Readable(const Readable&) = delete;
+    Readable& operator=(const Readable&) = delete;
+    ~Readable();
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> awaiting) noexcept;
+    std::expected<void, std::error_code> await_resume() noexcept;
+
+   private:
+    detail::IoHandle& io_;
+    detail::Waiter waiter_;
+    std::error_code error_;
+    bool registered_ = false;
+  };
+  Readable readable() noexcept { return Readable(io_); }
   // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
   Task<std::expected<std::size_t, std::error_code>> read(std::span<std::byte> buffer);
   Task<std::expected<void, std::error_code>> read_exact(std::span<std::byte> buffer);

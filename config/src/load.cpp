@@ -1,0 +1,42 @@
+#include "brigade/config/load.hpp"
+
+#include <vector>
+
+#include "assembly.hpp"
+#include "sources.hpp"
+#include "validate.hpp"
+
+namespace brigade::config {
+
+std::expected<Loaded, ConfigError> load(std::span<const std::string_view> args,
+                                        const Environment& env) {
+  const auto command_line = detail::parse_command_line(args);
+  if (!command_line) return std::unexpected(command_line.error());
+  // Help must work whatever state the file or the environment is in.
+  if (command_line->help) return Loaded{.action = Action::help, .settings = Settings{}};
+
+  detail::Assembly assembly;  // starts from the built-in defaults
+  if (command_line->config_file) {
+    if (auto r = detail::apply_toml_file(*command_line->config_file, assembly); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  if (auto r = detail::apply_environment(env, assembly); !r) return std::unexpected(r.error());
+  for (const detail::FlagValue& flag : command_line->values) {
+    if (auto r = assembly.set(*flag.key, std::string_view(flag.value), flag.flag); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  if (auto r = detail::validate(assembly); !r) return std::unexpected(r.error());
+
+  return Loaded{.action = command_line->print_config ? Action::print_config : Action::run,
+                .settings = std::move(assembly).take()};
+}
+
+std::expected<Loaded, ConfigError> load(int argc, const char* const* argv) {
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return load(args, process_environment());
+}
+
+}  // namespace brigade::config

@@ -1,0 +1,51 @@
+#include "validate.hpp"
+
+#include <cerrno>
+#include <fstream>
+#include <system_error>
+
+#include "text_values.hpp"
+
+namespace brigade::config::detail {
+namespace {
+
+// Opening the file is the only reliable readability test (permissions, ACLs, the effective
+// user); the server will open it again when it loads the certificate.
+std::expected<void, ConfigError> check_readable(const Assembly& assembly, std::string_view key,
+                                                const std::filesystem::path& path) {
+  const auto refuse = [&](const std::string& why) {
+    return std::unexpected(ConfigError{.key = std::string(key),
+                                       .source = assembly.origin(key),
+                                       .reason = quote(path.string()) + " cannot be read: " + why});
+  };
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error) return refuse(error.message());
+  if (!std::filesystem::is_regular_file(status)) return refuse("it is not a regular file");
+  errno = 0;
+  const std::ifstream in(path, std::ios::binary);
+  if (!in) return refuse(errno != 0 ? std::generic_category().message(errno) : "open failed");
+  return {};
+}
+
+}  // namespace
+
+std::expected<void, ConfigError> validate(const Assembly& assembly) {
+  const Settings& settings = assembly.settings();
+
+  if (settings.tls_cert.has_value() != settings.tls_key.has_value()) {
+    const std::string_view given = settings.tls_cert ? "tls_cert" : "tls_key";
+    const std::string_view missing = settings.tls_cert ? "tls_key" : "tls_cert";
+    return std::unexpected(ConfigError{
+        .key = std::string(given),
+        .source = assembly.origin(given),
+        .reason = "is set but " + std::string(missing) + " is not; TLS needs both, or neither"});
+  }
+  if (settings.tls_cert) {
+    if (auto ok = check_readable(assembly, "tls_cert", *settings.tls_cert); !ok) return ok;
+    if (auto ok = check_readable(assembly, "tls_key", *settings.tls_key); !ok) return ok;
+  }
+  return {};
+}
+
+}  // namespace brigade::config::detail
