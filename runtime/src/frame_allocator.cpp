@@ -6,6 +6,12 @@
 #include <utility>
 
 namespace brigade::runtime::detail {
+
+// AddressSanitizer must see every frame freed and reused, or a use after free goes unnoticed.
+#if defined(__SANITIZE_ADDRESS__)
+void* allocate_frame(std::size_t size) { return ::operator new(size); }
+void deallocate_frame(void* block, std::size_t) noexcept { ::operator delete(block); }
+#else
 namespace {
 
 constexpr std::size_t kGranule = 64;
@@ -67,5 +73,6 @@ void deallocate_frame(void* block, std::size_t size) noexcept {
   if (size_class < kClasses && cache.give(block, size_class)) return;
   ::operator delete(block);
 }
+#endif
 
 }  // namespace brigade::runtime::detail

@@ -5,8 +5,6 @@
 //
 // Branches share plain (non-atomic) locals on purpose: they run inside one task, so never in
 // parallel, and ThreadSanitizer would report any overlap.
-#include "brigade/runtime/join.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -20,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "brigade/runtime/join.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/time.hpp"
@@ -113,9 +112,9 @@ rt::Task<void> join_out_of_order(std::tuple<int, int, std::monostate>* results,
   // Operand 0 can only finish after operand 1 has: a spawned task holds it back until then.
   auto held_back = rt::spawn(value_when_released(&release, 10));
   auto quick = rt::spawn(value_after(1ms, 20));
-  *results = co_await rt::join(record_after(std::move(held_back), 0, order),
-                               record_then_release(std::move(quick), 1, order, &release),
-                               nothing());
+  *results =
+      co_await rt::join(record_after(std::move(held_back), 0, order),
+                        record_then_release(std::move(quick), 1, order, &release), nothing());
 }
 
 TEST_P(JoinSelectTest, JoinGivesResultsInOperandOrderWhateverTheCompletionOrder) {
@@ -149,9 +148,9 @@ rt::Task<void> set_flag_after(bool* flag, std::chrono::milliseconds delay) {
 rt::Task<int> branches_share_locals() {
   int counter = 0;
   bool flag = false;
-  auto [a, b, seen, unit] = co_await rt::join(bump(&counter, 20), bump(&counter, 20),
-                                              wait_for_flag(&flag, &counter),
-                                              set_flag_after(&flag, 5ms));
+  auto [a, b, seen, unit] =
+      co_await rt::join(bump(&counter, 20), bump(&counter, 20), wait_for_flag(&flag, &counter),
+                        set_flag_after(&flag, 5ms));
   static_assert(std::is_same_v<decltype(unit), std::monostate>);
   EXPECT_LE(a, 40);
   EXPECT_LE(b, 40);
@@ -221,7 +220,7 @@ TEST_P(JoinSelectTest, JoinOfOperandsReadyAtOnceContinuesWithoutSuspending) {
 rt::Task<int> square_after_yield(int i) {
   if (i % 3 == 0) co_await rt::yield_now();
   if (i % 3 == 1) co_await rt::sleep(std::chrono::milliseconds(i % 5));
-  co_return i * i;
+  co_return i* i;
 }
 
 rt::Task<std::vector<int>> join_all_thousand() {
@@ -250,7 +249,8 @@ rt::Task<void> bump_after_sleep(int* counter, std::chrono::milliseconds delay) {
 rt::Task<int> join_all_void() {
   int counter = 0;
   std::vector<rt::Task<void>> tasks;
-  for (int i = 0; i < 100; ++i) tasks.push_back(bump_after_sleep(&counter, std::chrono::milliseconds(i % 4)));
+  for (int i = 0; i < 100; ++i)
+    tasks.push_back(bump_after_sleep(&counter, std::chrono::milliseconds(i % 4)));
   static_assert(std::is_void_v<decltype(rt::join_all(std::move(tasks)).await_resume())>);
   co_await rt::join_all(std::move(tasks));
   co_return counter;
@@ -262,8 +262,10 @@ TEST_P(JoinSelectTest, JoinAllOfVoidTasksGivesVoid) {
 
 rt::Task<std::vector<int>> join_all_handles() {
   std::vector<rt::JoinHandle<int>> handles;
-  for (int i = 0; i < 50; ++i) handles.push_back(rt::spawn(value_after(std::chrono::milliseconds(i % 3), i)));
-  std::vector<std::expected<int, rt::JoinError>> outcomes = co_await rt::join_all(std::move(handles));
+  for (int i = 0; i < 50; ++i)
+    handles.push_back(rt::spawn(value_after(std::chrono::milliseconds(i % 3), i)));
+  std::vector<std::expected<int, rt::JoinError>> outcomes =
+      co_await rt::join_all(std::move(handles));
   std::vector<int> values;
   for (auto& outcome : outcomes) values.push_back(outcome.value());
   co_return values;
@@ -377,7 +379,8 @@ TEST_P(JoinSelectTest, AnOperandReadyAtOnceWinsBeforeLaterOnesStart) {
 
 rt::Task<std::size_t> select_void_and_values() {
   auto winner = co_await rt::select(rt::sleep(1h), nothing(), ready_value(3));
-  static_assert(std::is_same_v<decltype(winner), std::variant<std::monostate, std::monostate, int>>);
+  static_assert(
+      std::is_same_v<decltype(winner), std::variant<std::monostate, std::monostate, int>>);
   co_return winner.index();
 }
 
@@ -426,8 +429,8 @@ static_assert(!brigade::runtime::detail::Operand<rt::Task<int>&>);  // a Task mu
 
 rt::Task<std::size_t> nested_combinators(bool* inner_loser_destroyed) {
   auto outer = co_await rt::select(
-      rt::join(value_after(1ms, 1), rt::select(guarded_sleep(1h, inner_loser_destroyed, 0),
-                                               value_after(2ms, 2))),
+      rt::join(value_after(1ms, 1),
+               rt::select(guarded_sleep(1h, inner_loser_destroyed, 0), value_after(2ms, 2))),
       value_after(1h, 3));
   EXPECT_EQ(outer.index(), 0u);
   auto [a, inner] = std::get<0>(std::move(outer));
@@ -442,7 +445,8 @@ TEST_P(JoinSelectTest, CombinatorsNest) {
   EXPECT_TRUE(inner_loser_destroyed);
 }
 
-// --- many combinators in a loop -------------------------------------------------------------------
+// --- many combinators in a loop
+// -------------------------------------------------------------------
 
 rt::Task<long> decided_while_starting(int iterations) {
   long sum = 0;
@@ -476,9 +480,9 @@ rt::Task<void> guarded_forever(std::atomic<int>* started, std::atomic<int>* dest
 }
 
 rt::Task<void> pending_combinators(std::atomic<int>* started, std::atomic<int>* destroyed) {
-  co_await rt::join(guarded_forever(started, destroyed),
-                    rt::select(guarded_forever(started, destroyed),
-                               guarded_forever(started, destroyed)));
+  co_await rt::join(
+      guarded_forever(started, destroyed),
+      rt::select(guarded_forever(started, destroyed), guarded_forever(started, destroyed)));
 }
 
 rt::Task<bool> abort_while_pending(std::atomic<int>* destroyed) {

@@ -62,7 +62,8 @@ struct TimeoutOutcome {
 rt::Task<void> time_out_slow_task(TimeoutOutcome* out) {
   bool destroyed = false;
   const auto start = rt::Clock::now();
-  std::expected<int, rt::Elapsed> result = co_await rt::timeout(10ms, guarded_value_after(1h, 1, &destroyed));
+  std::expected<int, rt::Elapsed> result =
+      co_await rt::timeout(10ms, guarded_value_after(1h, 1, &destroyed));
   out->waited = rt::Clock::now() - start;
   out->timed_out = !result.has_value() && result.error() == rt::Elapsed{};
   out->operation_destroyed = destroyed;
@@ -133,7 +134,9 @@ rt::Task<int> timeout_on_join_handle() {
   co_return result.value().value();
 }
 
-TEST_P(TimeoutTest, TimeoutOnAJoinHandle) { EXPECT_EQ(runtime_.block_on(timeout_on_join_handle()), 5); }
+TEST_P(TimeoutTest, TimeoutOnAJoinHandle) {
+  EXPECT_EQ(runtime_.block_on(timeout_on_join_handle()), 5);
+}
 
 rt::Task<bool> timeout_at_deadline(rt::Clock::duration* waited) {
   const auto start = rt::Clock::now();

@@ -20,8 +20,10 @@ namespace brigade::runtime {
 //   auto [user, prefs] = co_await join(load_user(id), load_prefs(id));
 //
 // Operands: a Task<T> (moved in: pass an rvalue), a JoinHandle<T>, a sleep, a channel receive, a
-// nested join or select: anything co_await accepts. An rvalue operand is moved into the join; an
-// lvalue is borrowed and must outlive the awaiting (awaiting the join at once ensures that).
+// nested join or select: anything co_await accepts. An rvalue operand is moved into the join. An
+// lvalue is borrowed and must outlive the awaiting (awaiting the join at once ensures that); only
+// an awaitable that makes its awaiter through operator co_await can be borrowed (a JoinHandle, a
+// channel receiver), while an awaiter such as a Sleep must be moved in (see detail::Operand).
 //
 // Awaiting gives std::tuple<R0, R1, ...> in operand order, where Ri is what awaiting operand i
 // gives (std::monostate for void). If operands throw, the join still waits for all of them, then
@@ -43,16 +45,16 @@ class [[nodiscard]] Join {
 
   bool await_suspend(std::coroutine_handle<> parent) noexcept {
     group_.begin_start(parent, sizeof...(Ops));
-    std::apply([this](auto&... branch) {
-      std::size_t index = 0;
-      (branch.start(group_, index++), ...);
-    }, branches_);
+    std::apply(
+        [this](auto&... branch) {
+          std::size_t index = 0;
+          (branch.start(group_, index++), ...);
+        },
+        branches_);
     return group_.end_start();
   }
 
-  result_type await_resume() {
-    return take(std::index_sequence_for<Ops...>{});
-  }
+  result_type await_resume() { return take(std::index_sequence_for<Ops...>{}); }
 
  private:
   template <std::size_t... I>
@@ -69,8 +71,7 @@ class [[nodiscard]] Join {
   detail::BranchGroup group_{detail::BranchGroup::Policy::all};
 };
 
-template <class... Ops>
-  requires(detail::Operand<Ops> && ...)
+template <detail::Operand... Ops>
 Join<Ops...> join(Ops&&... operands) {
   return Join<Ops...>(detail::make_branch<Ops>(std::forward<Ops>(operands))...);
 }
@@ -127,8 +128,7 @@ class [[nodiscard]] JoinAll {
   detail::BranchGroup group_{detail::BranchGroup::Policy::all};
 };
 
-template <class Op>
-  requires detail::Operand<Op>
+template <detail::Operand Op>
 JoinAll<Op> join_all(std::vector<Op> operands) {
   return JoinAll<Op>(std::move(operands));
 }

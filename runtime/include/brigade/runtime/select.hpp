@@ -46,11 +46,13 @@ class [[nodiscard]] Select {
 
   bool await_suspend(std::coroutine_handle<> parent) noexcept {
     group_.begin_start(parent, sizeof...(Ops));
-    std::apply([this](auto&... branch) {
-      std::size_t index = 0;
-      // Stops at the first branch that finishes while starting: the rest stay unstarted.
-      ((branch.start(group_, index++), !group_.done()) && ...);
-    }, branches_);
+    std::apply(
+        [this](auto&... branch) {
+          std::size_t index = 0;
+          // Stops at the first branch that finishes while starting: the rest stay unstarted.
+          ((branch.start(group_, index++), !group_.done()) && ...);
+        },
+        branches_);
     return group_.end_start();
   }
 
@@ -77,10 +79,10 @@ class [[nodiscard]] Select {
   detail::BranchGroup group_{detail::BranchGroup::Policy::first};
 };
 
-template <class... Ops>
-  requires(sizeof...(Ops) > 0 && (detail::Operand<Ops> && ...))
-Select<Ops...> select(Ops&&... operands) {
-  return Select<Ops...>(detail::make_branch<Ops>(std::forward<Ops>(operands))...);
+template <detail::Operand First, detail::Operand... Rest>
+Select<First, Rest...> select(First&& first, Rest&&... rest) {
+  return Select<First, Rest...>(detail::make_branch<First>(std::forward<First>(first)),
+                                detail::make_branch<Rest>(std::forward<Rest>(rest))...);
 }
 
 }  // namespace brigade::runtime

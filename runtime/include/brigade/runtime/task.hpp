@@ -18,14 +18,16 @@ namespace detail {
 template <class T>
 class TaskPromise;
 
-// Resumes whoever awaited the task; a spawned (root) task has no awaiter and returns to the
-// scheduler's run loop, which sees `done()`.
+// Resumes whoever awaited the task, unless the task finished while its awaiter was still starting
+// it (see Task::Awaiter); a spawned (root) task has no awaiter and returns to the scheduler's run
+// loop, which sees `done()`.
 struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
-    std::coroutine_handle<> next = h.promise().continuation;
-    return next ? next : std::noop_coroutine();
+    auto& promise = h.promise();
+    if (promise.starting || !promise.continuation) return std::noop_coroutine();
+    return promise.continuation;
   }
   void await_resume() const noexcept {}
 };
@@ -41,6 +43,8 @@ class TaskPromiseBase {
   FinalAwaiter final_suspend() const noexcept { return {}; }
 
   std::coroutine_handle<> continuation;
+  // True while the awaiter's await_suspend is running this task's first steps.
+  bool starting = false;
 };
 
 template <class T>
@@ -109,9 +113,18 @@ class [[nodiscard]] Task {
     struct Awaiter {
       std::coroutine_handle<promise_type> handle;
       bool await_ready() const noexcept { return false; }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        handle.promise().continuation = awaiting;
-        return handle;  // symmetric transfer: no stack growth along an await chain
+      // Starts the task here rather than by returning its handle (symmetric transfer): GCC 12
+      // does not turn that into a tail call at -O0 or under sanitizers, so a loop awaiting tasks
+      // that finish at once would grow the stack by a frame per iteration. Started this way, a
+      // task that finishes at once just lets the awaiting coroutine continue.
+      bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        auto& promise = handle.promise();
+        promise.continuation = awaiting;
+        promise.starting = true;
+        handle.resume();
+        if (handle.done()) return false;
+        promise.starting = false;
+        return true;
       }
       T await_resume() { return handle.promise().take(); }
     };

@@ -19,6 +19,11 @@ struct Elapsed {
 
 namespace detail {
 
+// timeout() keeps its operation in the task it returns, which may outlive the caller's
+// full-expression: rvalues only.
+template <class Op>
+concept OwnedOperand = Operand<Op> && !std::is_lvalue_reference_v<Op>;
+
 template <class Op>
 using TimeoutValue = std::conditional_t<std::is_void_v<AwaitResult<Op&&>>, void,
                                         std::remove_cvref_t<AwaitResult<Op&&>>>;
@@ -47,16 +52,14 @@ Task<std::expected<TimeoutValue<Op>, Elapsed>> run_with_deadline(Sleep deadline,
 //   if (!r) co_return gateway_timeout();
 //
 // The deadline is fixed when timeout() is called, not when the returned task first runs.
-template <class Rep, class Period, class Op>
-  requires(detail::Operand<Op> && !std::is_lvalue_reference_v<Op>)
+template <class Rep, class Period, detail::OwnedOperand Op>
 Task<std::expected<detail::TimeoutValue<Op>, Elapsed>> timeout(
     std::chrono::duration<Rep, Period> duration, Op&& operation) {
   return detail::run_with_deadline<Op>(sleep(duration), std::move(operation));
 }
 
 // timeout() with an absolute deadline.
-template <class Op>
-  requires(detail::Operand<Op> && !std::is_lvalue_reference_v<Op>)
+template <detail::OwnedOperand Op>
 Task<std::expected<detail::TimeoutValue<Op>, Elapsed>> timeout_at(Clock::time_point deadline,
                                                                   Op&& operation) {
   return detail::run_with_deadline<Op>(sleep_until(deadline), std::move(operation));

@@ -47,6 +47,9 @@ concept HasFreeCoAwait = requires(A&& a) {
   operator co_await(static_cast<A&&>(a));
 };
 
+template <class A>
+concept HasOnlyFreeCoAwait = !HasMemberCoAwait<A> && HasFreeCoAwait<A>;
+
 // The type of the awaiter `co_await std::declval<A>()` would use (as a non-reference type).
 template <class A>
 struct AwaiterOf {
@@ -56,8 +59,8 @@ template <HasMemberCoAwait A>
 struct AwaiterOf<A> {
   using type = std::remove_reference_t<decltype(std::declval<A>().operator co_await())>;
 };
-template <class A>
-requires(!HasMemberCoAwait<A> && HasFreeCoAwait<A>) struct AwaiterOf<A> {
+template <HasOnlyFreeCoAwait A>
+struct AwaiterOf<A> {
   using type = std::remove_reference_t<decltype(operator co_await(std::declval<A>()))>;
 };
 
