@@ -168,7 +168,7 @@ std::uint64_t total_parks(const rt::RuntimeMetrics& m) {
 
 // Runtimes with a single worker: the current-thread flavor, and the multi-thread flavor with one
 // worker thread. On both, scheduling order is deterministic enough to count turns.
-class OneWorkerTest : public ::testing::TestWithParam<bool> {
+class SchedulerOneWorkerTest : public ::testing::TestWithParam<bool> {
  protected:
   static rt::Runtime make() {
     return GetParam() ? rt::Builder::multi_thread().worker_threads(1).build()
@@ -177,7 +177,7 @@ class OneWorkerTest : public ::testing::TestWithParam<bool> {
 };
 
 // Both flavors; the multi-thread one with two workers.
-class FlavorTest : public ::testing::TestWithParam<bool> {
+class SchedulerFlavorTest : public ::testing::TestWithParam<bool> {
  protected:
   static bool multi_thread() { return GetParam(); }
   static rt::Runtime make() {
@@ -225,7 +225,9 @@ rt::Task<void> spawn_then_hog_the_worker(StealProbe* probe) {
   probe->spinning.store(true, std::memory_order_release);
   std::vector<rt::JoinHandle<void>> handles;
   handles.reserve(StealProbe::kTasks);
-  for (int i = 0; i < StealProbe::kTasks; ++i) handles.push_back(rt::spawn(note_where_i_ran(probe)));
+  for (int i = 0; i < StealProbe::kTasks; ++i) {
+    handles.push_back(rt::spawn(note_where_i_ran(probe)));
+  }
   // The LIFO slot cannot be stolen, so kTasks - 1 is all the other worker can take.
   const auto give_up = std::chrono::steady_clock::now() + 20s;
   while (probe->ran.load(std::memory_order_acquire) < StealProbe::kTasks - 1 &&
@@ -250,7 +252,7 @@ TEST(SchedulerTest, AnIdleWorkerStealsTheQueuedTasksOfABusyOne) {
   EXPECT_EQ(probe.ran_elsewhere_while_spinning.load(), StealProbe::kTasks - 1);
   EXPECT_EQ(probe.joined_ok, StealProbe::kTasks);
 
-  ASSERT_TRUE(probe.spinner_worker.has_value()) << "worker thread name: " << "steal-w<i> expected";
+  ASSERT_TRUE(probe.spinner_worker.has_value()) << "worker threads should be named steal-w<i>";
   ASSERT_LT(*probe.spinner_worker, 2u);
   const std::size_t thief = 1 - *probe.spinner_worker;
   const auto metrics = runtime.metrics();
@@ -358,7 +360,9 @@ rt::Task<std::uint64_t> blocking_round_trips(std::uint64_t rounds) {
 
 rt::Task<std::uint64_t> many_blocking_round_trips(std::uint64_t tasks, std::uint64_t rounds) {
   std::vector<rt::JoinHandle<std::uint64_t>> handles;
-  for (std::uint64_t t = 0; t < tasks; ++t) handles.push_back(rt::spawn(blocking_round_trips(rounds)));
+  for (std::uint64_t t = 0; t < tasks; ++t) {
+    handles.push_back(rt::spawn(blocking_round_trips(rounds)));
+  }
   std::uint64_t sum = 0;
   for (auto& handle : handles) {
     auto result = co_await handle;
@@ -367,7 +371,7 @@ rt::Task<std::uint64_t> many_blocking_round_trips(std::uint64_t tasks, std::uint
   co_return sum;
 }
 
-TEST_P(FlavorTest, TasksWokenByBlockingClosuresNeverMissAWakeUp) {
+TEST_P(SchedulerFlavorTest, TasksWokenByBlockingClosuresNeverMissAWakeUp) {
   const std::uint64_t tasks = 8;
   const std::uint64_t rounds = scaled(2'500, 250);
   Watchdog watchdog(60s, "TasksWokenByBlockingClosuresNeverMissAWakeUp");
@@ -401,8 +405,8 @@ void send_pings(OutsidePingPong& game, std::uint64_t rounds) {
   }
 }
 
-TEST_P(FlavorTest, TasksWokenFromOutsideThreadsNeverMissAWakeUp) {
-  const std::uint64_t rounds = scaled(20'000, 2'000);
+TEST_P(SchedulerFlavorTest, TasksWokenFromOutsideThreadsNeverMissAWakeUp) {
+  const std::uint64_t rounds = scaled(10'000, 2'000);
   Watchdog watchdog(60s, "TasksWokenFromOutsideThreadsNeverMissAWakeUp");
   auto runtime = make();
   OutsidePingPong games[2];
@@ -496,7 +500,7 @@ rt::Task<std::uint64_t> spawn_and_join_repeatedly(std::uint64_t rounds) {
   co_return sum;
 }
 
-TEST_P(FlavorTest, JoinHandlesWakeTheirAwaitersAcrossWorkers) {
+TEST_P(SchedulerFlavorTest, JoinHandlesWakeTheirAwaitersAcrossWorkers) {
   const std::uint64_t rounds = scaled(20'000, 2'000);
   Watchdog watchdog(60s, "JoinHandlesWakeTheirAwaitersAcrossWorkers");
   auto runtime = make();
@@ -543,7 +547,7 @@ rt::Task<void> yield_race(YieldRace* race, std::uint64_t k, std::uint64_t limit)
   co_await other;
 }
 
-TEST_P(OneWorkerTest, AYieldingTaskCannotStarveAnother) {
+TEST_P(SchedulerOneWorkerTest, AYieldingTaskCannotStarveAnother) {
   constexpr std::uint64_t kTurns = 1'000;
   constexpr std::uint64_t kLimit = 1'000'000;
   auto runtime = make();
@@ -571,7 +575,7 @@ rt::Task<bool> yield_until_an_injected_task_runs() {
   co_return ran.load();
 }
 
-TEST_P(OneWorkerTest, ATaskInjectedFromOutsideRunsWhileTheWorkerIsBusyYielding) {
+TEST_P(SchedulerOneWorkerTest, ATaskInjectedFromOutsideRunsWhileTheWorkerIsBusyYielding) {
   auto runtime = make();
   EXPECT_TRUE(runtime.block_on(yield_until_an_injected_task_runs()));
 }
@@ -604,7 +608,7 @@ rt::Task<void> ping_pong_beside_a_bystander(TaskPingPong* game, Bystander* bysta
   co_await c;
 }
 
-TEST_P(OneWorkerTest, TwoTasksWakingEachOtherDoNotStarveAThird) {
+TEST_P(SchedulerOneWorkerTest, TwoTasksWakingEachOtherDoNotStarveAThird) {
   constexpr std::uint64_t kSteps = 500;
   constexpr std::uint64_t kMaxRounds = 200'000;
   Watchdog watchdog(60s, "TwoTasksWakingEachOtherDoNotStarveAThird");
@@ -634,7 +638,7 @@ rt::Task<int> spawn_and_join_n(int n) {
   co_return ok;
 }
 
-TEST_P(FlavorTest, MetricsCountSpawnedAndAliveTasksExactly) {
+TEST_P(SchedulerFlavorTest, MetricsCountSpawnedAndAliveTasksExactly) {
   constexpr int kTasks = 500;
   auto runtime = make();
   const auto before = runtime.metrics();
@@ -700,7 +704,7 @@ TEST(SchedulerMetricsTest, TasksSpawnedCountsConcurrentSpawnsFromOutsideThreads)
 
 rt::Task<void> sleep_a_little() { co_await rt::sleep(20ms); }
 
-TEST_P(FlavorTest, MetricsPollsAndParksGrow) {
+TEST_P(SchedulerFlavorTest, MetricsPollsAndParksGrow) {
   auto runtime = make();
   const auto before = runtime.metrics();
   EXPECT_EQ(runtime.block_on(spawn_and_join_n(100)), 100);
@@ -709,12 +713,48 @@ TEST_P(FlavorTest, MetricsPollsAndParksGrow) {
   // While the only task sleeps, every worker has nothing to do and parks (the parks are counted
   // before the wake-up that lets block_on return).
   runtime.block_on(sleep_a_little());
+  EXPECT_TRUE(eventually([&] { return total_parks(runtime.metrics()) > total_parks(mid); }));
   const auto after = runtime.metrics();
   EXPECT_GT(total_parks(after), total_parks(mid));
   EXPECT_GE(total_polls(after), total_polls(mid) + 1);
   std::chrono::nanoseconds busy{0};
   for (const auto& worker : after.worker) busy += worker.busy;
   EXPECT_GT(busy.count(), 0);
+}
+
+// More spawns from one task than its worker's local queue holds (256): half the queue spills into
+// the injection queue, and every task still runs exactly once.
+struct SpillCount {
+  std::unique_ptr<std::atomic<int>[]> hits;
+  explicit SpillCount(int n)
+      : hits(std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(n))) {}
+};
+
+rt::Task<void> hit(SpillCount* count, int index) {
+  count->hits[static_cast<std::size_t>(index)].fetch_add(1);
+  co_return;
+}
+
+rt::Task<int> spawn_more_than_the_local_queue_holds(SpillCount* count, int n) {
+  std::vector<rt::JoinHandle<void>> handles;
+  for (int i = 0; i < n; ++i) handles.push_back(rt::spawn(hit(count, i)));
+  int ok = 0;
+  for (auto& handle : handles) {
+    if (co_await handle) ++ok;
+  }
+  co_return ok;
+}
+
+constexpr int kSpillTasks = 1'000;
+
+TEST_P(SchedulerOneWorkerTest, TasksOverflowingTheLocalQueueAllRunOnce) {
+  auto runtime = make();
+  SpillCount count(kSpillTasks);
+  EXPECT_EQ(runtime.block_on(spawn_more_than_the_local_queue_holds(&count, kSpillTasks)),
+            kSpillTasks);
+  int once = 0;
+  for (int i = 0; i < kSpillTasks; ++i) once += count.hits[static_cast<std::size_t>(i)].load() == 1;
+  EXPECT_EQ(once, kSpillTasks);
 }
 
 TEST(SchedulerMetricsTest, WorkerCountIsTheConfiguredOne) {
@@ -851,7 +891,7 @@ rt::Task<std::optional<int>> value_of(rt::JoinHandle<int>* handle) {
   co_return *result;
 }
 
-TEST_P(FlavorTest, ShutdownTimeoutCancelsTasksAndDoesNotWaitForAStuckClosure) {
+TEST_P(SchedulerFlavorTest, ShutdownTimeoutCancelsTasksAndDoesNotWaitForAStuckClosure) {
   Watchdog watchdog(60s, "ShutdownTimeoutCancelsTasksAndDoesNotWaitForAStuckClosure");
   Gate release;
   std::atomic<int> started{0};
@@ -956,7 +996,7 @@ rt::Task<void> spawn_from_a_blocking_closure(SpawnFromBlocking* out) {
   if (name) out->task_thread_name = *name;
 }
 
-TEST_P(FlavorTest, ABlockingClosureCanSpawnOnItsRuntime) {
+TEST_P(SchedulerFlavorTest, ABlockingClosureCanSpawnOnItsRuntime) {
   Watchdog watchdog(60s, "ABlockingClosureCanSpawnOnItsRuntime");
   auto runtime = make();
   SpawnFromBlocking out;
@@ -972,7 +1012,8 @@ TEST_P(FlavorTest, ABlockingClosureCanSpawnOnItsRuntime) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Flavors, FlavorTest, ::testing::Values(true, false), flavor_name);
-INSTANTIATE_TEST_SUITE_P(OneWorker, OneWorkerTest, ::testing::Values(true, false), flavor_name);
+INSTANTIATE_TEST_SUITE_P(Flavors, SchedulerFlavorTest, ::testing::Values(true, false), flavor_name);
+INSTANTIATE_TEST_SUITE_P(OneWorker, SchedulerOneWorkerTest, ::testing::Values(true, false),
+                         flavor_name);
 
 }  // namespace
