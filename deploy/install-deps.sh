@@ -42,8 +42,15 @@ SERVER_PACKAGES=(
   libboost1.81-dev
 )
 # prometheus-cpp (handlers) goes in a group of its own when that code lands.
+# The fuzz targets (the `fuzz` preset, a CI step): libFuzzer comes with clang only. Bookworm's
+# default clang 14 lacks std::source_location, so clang 16; its libFuzzer and sanitizer runtimes
+# are only recommended by clang-16, hence listed.
+FUZZ_PACKAGES=(
+  clang-16
+  libclang-rt-16-dev
+)
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES)
+PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES FUZZ_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -1,0 +1,40 @@
+// brigade: the composition root. Reads the configuration, then either answers --help,
+// --print-config or the healthcheck subcommand, or serves until SIGTERM/SIGINT.
+#include <iostream>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "brigade/config/config.hpp"
+#include "healthcheck.hpp"
+#include "serve.hpp"
+
+int main(int argc, char** argv) {
+  namespace config = brigade::config;
+
+  if (argc >= 2 && std::string_view(argv[1]) == "healthcheck") {
+    const std::vector<std::string_view> args(argv + 2, argv + argc);
+    return brigade::app::healthcheck(args);
+  }
+
+  const auto loaded = config::load(argc, argv);
+  if (!loaded) {
+    std::cerr << config::to_string(loaded.error()) << '\n';
+    return config::config_error_exit_code;
+  }
+  switch (loaded->action) {
+    case config::Action::help:
+      std::cout << config::help_text()
+                << "\nSubcommands:\n"
+                   "  brigade healthcheck [--listen HOST:PORT]\n"
+                   "      GET /healthz on the server's port (for a container HEALTHCHECK);\n"
+                   "      exit 0 on a 200 answer, 1 otherwise\n";
+      return 0;
+    case config::Action::print_config:
+      std::cout << config::to_toml(loaded->settings);
+      return 0;
+    case config::Action::run:
+      break;
+  }
+  return brigade::app::serve(loaded->settings);
+}

@@ -1,0 +1,153 @@
+#include "serve.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "brigade/handlers/routes.hpp"
+#include "brigade/runtime/net/tcp.hpp"
+#include "brigade/runtime/select.hpp"
+#include "brigade/runtime/signal.hpp"
+#include "brigade/server/server.hpp"
+#include "log.hpp"
+#include "wiring.hpp"
+
+namespace brigade::app {
+namespace {
+
+using config::LogLevel;
+using runtime::Signal;
+using runtime::SignalKind;
+using runtime::Task;
+using Clock = std::chrono::steady_clock;
+
+// When the first shutdown signal arrived. Written by the signal task, read by serve() once
+// block_on has returned (which orders the two).
+struct ShutdownStart {
+  std::optional<Clock::time_point> at;
+};
+
+std::string_view signal_name(SignalKind kind) {
+  return kind == SignalKind::terminate ? "SIGTERM" : "SIGINT";
+}
+
+int signal_number(SignalKind kind) { return kind == SignalKind::terminate ? SIGTERM : SIGINT; }
+
+// Waits for SIGTERM or SIGINT and returns which one came.
+Task<SignalKind> next_signal(Signal& terminate, Signal& interrupt) {
+  const auto which = co_await runtime::select(terminate, interrupt);
+  co_return which.index() == 0 ? SignalKind::terminate : SignalKind::interrupt;
+}
+
+// The first signal starts the graceful shutdown; the second ends the process at once (an
+// operator who presses Ctrl-C twice means it). Never returns: it is raced against
+// Server::run(), which finishing cancels it.
+//
+// `server`, `log` and `start` belong to the caller's frame, which awaits this coroutine inside
+// its own scope (see run_server), so they outlive it.
+Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* server,
+                          const Logger* log, ShutdownStart* start) {
+  const SignalKind first = co_await next_signal(terminate, interrupt);
+  start->at = Clock::now();
+  log->log(LogLevel::info, "shutting down: draining connections",
+           std::vector{LogField::text("signal", signal_name(first))});
+  server->shutdown();
+
+  const SignalKind second = co_await next_signal(terminate, interrupt);
+  log->log(LogLevel::error, "second signal: exiting at once",
+           std::vector{LogField::text("signal", signal_name(second))});
+  // No destructors, no atexit handlers: whatever is still running is abandoned on purpose.
+  std::_Exit(128 + signal_number(second));
+}
+
+Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart* start) {
+  const auto fail = [log, &settings](std::string_view what, const std::error_code& error) {
+    log->log(LogLevel::error, what,
+             std::vector{LogField::text("listen", settings.listen),
+                         LogField::text("error", error.message())});
+    return 1;
+  };
+
+  if (settings.tls_cert || settings.tls_key) {
+    // Serving plain HTTP to clients that were promised TLS would be worse than not starting.
+    log->log(LogLevel::error, "tls_cert and tls_key are set, but this server has no TLS yet");
+    co_return 1;
+  }
+
+  const auto address = runtime::net::SocketAddr::parse(settings.listen);
+  if (!address) co_return fail("cannot use the listen address", address.error());
+  auto listener = runtime::net::TcpListener::bind(*address);
+  if (!listener) co_return fail("cannot listen on the listen address", listener.error());
+  const auto bound = listener->local_addr();
+  if (!bound) co_return fail("cannot read the bound listen address", bound.error());
+
+  // Installed before the start-up line: whoever reads that line may send a signal at once, and
+  // it must start a graceful shutdown, not kill the process.
+  auto terminate = Signal::listen(SignalKind::terminate);
+  if (!terminate) co_return fail("cannot handle SIGTERM", terminate.error());
+  auto interrupt = Signal::listen(SignalKind::interrupt);
+  if (!interrupt) co_return fail("cannot handle SIGINT", interrupt.error());
+
+  // The readiness probe reads the server's state. The router (and so the probe) lives inside
+  // the server, which lives in this frame: the reference is valid for every call.
+  std::optional<server::Server> server;
+  server::Router router;
+  handlers::add_routes(
+      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; }});
+  server.emplace(server_options(settings, *log), std::move(router));
+
+  std::vector fields{
+      LogField::text("address", bound->to_string()),
+      LogField::number("workers", runtime::Handle::current().metrics().workers),
+      LogField::number("pid", static_cast<std::uint64_t>(::getpid())),
+      LogField::text("version", BRIGADE_VERSION),
+  };
+  for (LogField& field : settings_fields(settings)) fields.push_back(std::move(field));
+  log->log(LogLevel::info, "brigade started", fields);
+
+  // Structured: the signal task runs inside this one and is cancelled when run() returns, so it
+  // never outlives `server`.
+  co_await runtime::select(
+      server->run(std::move(*listener)),
+      handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start));
+  co_return 0;
+}
+
+// What is left, for the blocking pool, of the shutdown's deadline: the server closes its
+// listener drain_delay after the signal and aborts what is left grace_period after that.
+std::chrono::milliseconds remaining_grace(const config::Settings& settings,
+                                          const ShutdownStart& start) {
+  if (!start.at) return settings.grace_period;
+  const auto deadline = *start.at + settings.drain_delay + settings.grace_period;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
+int serve(const config::Settings& settings) {
+  const Logger log(settings.log_level, settings.log_format);
+  ShutdownStart start;
+  int status = 1;
+  try {
+    runtime::Runtime runtime = runtime_builder(settings).build();
+    status = runtime.block_on(run_server(settings, &log, &start));
+    // Tasks left are cancelled; closures still running on the blocking pool get what remains
+    // of the grace period and are then left behind (the process exits without them).
+    runtime.shutdown_timeout(remaining_grace(settings, start));
+  } catch (const std::exception& error) {
+    log.log(LogLevel::error, "server failed", std::vector{LogField::text("error", error.what())});
+    return 1;
+  }
+  if (status == 0) log.log(LogLevel::info, "brigade stopped");
+  return status;
+}
+
+}  // namespace brigade::app

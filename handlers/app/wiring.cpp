@@ -1,0 +1,54 @@
+#include "wiring.hpp"
+
+#include <memory>
+#include <string_view>
+
+#include "access_log.hpp"
+#include "brigade/config/render.hpp"
+
+namespace brigade::app {
+
+runtime::Builder runtime_builder(const config::Settings& settings) {
+  runtime::Builder builder = runtime::Builder::multi_thread();
+  builder
+      .worker_threads(settings.worker_threads)  // 0: one per core
+      .max_blocking_threads(settings.max_blocking_threads)
+      .thread_name("brigade");
+  if (settings.blocking_queue_limit) builder.blocking_queue_limit(*settings.blocking_queue_limit);
+  return builder;
+}
+
+server::ServerOptions server_options(const config::Settings& settings, const Logger& log) {
+  server::ServerOptions options;
+  options.max_connections = settings.max_connections;
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = settings.max_body_bytes;
+  options.header_timeout = settings.header_timeout;
+  options.keep_alive_timeout = settings.keep_alive_timeout;
+  options.body_timeout = settings.body_timeout;
+  options.write_timeout = settings.write_timeout;
+  options.grace_period = settings.grace_period;
+  options.drain_delay = settings.drain_delay;
+  if (settings.access_log) options.observer = std::make_shared<AccessLog>(log);
+  return options;
+}
+
+std::vector<LogField> settings_fields(const config::Settings& settings) {
+  // to_toml() writes one `key = value` line per set key, strings in double quotes with
+  // JSON-compatible escapes, numbers and booleans bare: each value is a JSON literal already.
+  // Reusing it keeps the start-up line in step with --print-config as keys are added.
+  std::vector<LogField> fields;
+  const std::string toml = config::to_toml(settings);
+  std::string_view rest = toml;
+  while (!rest.empty()) {
+    const std::size_t end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    const std::size_t eq = line.find(" = ");
+    if (line.empty() || line.front() == '#' || eq == std::string_view::npos) continue;
+    fields.push_back({std::string(line.substr(0, eq)), std::string(line.substr(eq + 3))});
+  }
+  return fields;
+}
+
+}  // namespace brigade::app

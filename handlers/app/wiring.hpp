@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "brigade/config/settings.hpp"
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/server/server.hpp"
+#include "log.hpp"
+
+// Settings into the other layers' own option types: the one place that knows both sides.
+namespace brigade::app {
+
+runtime::Builder runtime_builder(const config::Settings& settings);
+// With an AccessLog observer writing through `log` when access_log is on.
+server::ServerOptions server_options(const config::Settings& settings, const Logger& log);
+
+// Every setting as a log field, with the value spelled as --print-config spells it.
+std::vector<LogField> settings_fields(const config::Settings& settings);
+
+}  // namespace brigade::app

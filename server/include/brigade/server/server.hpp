@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "brigade/runtime/net/tcp.hpp"
+#include "brigade/runtime/sync/watch.hpp"
+#include "brigade/runtime/task.hpp"
+#include "brigade/server/http.hpp"
+#include "brigade/server/router.hpp"
+
+namespace brigade::server {
+
+namespace detail {
+struct ServerCore;
+}
+
+// Sees every answered request and every connection, for metrics and access logs (issue 5 wires
+// Prometheus to it). Called on the worker that runs the connection, concurrently from several
+// workers: implementations must be thread-safe and quick (no I/O, no locks held for long).
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+
+  // After the response was written (or failed to be). `request` is what was parsed: for a
+  // malformed request (status 4xx from the parser) method and target may be empty and
+  // `request.route` is empty unless the router matched. Bytes are those on the wire: the request
+  // head and body as received, the response head and body (chunk framing included).
+  virtual void on_request(const Request& request, int status, std::size_t request_bytes,
+                          std::size_t response_bytes, std::chrono::nanoseconds duration) = 0;
+  virtual void on_connection_opened() {}
+  virtual void on_connection_closed() {}
+  // A connection answered 503 and closed because max_connections were open.
+  virtual void on_connection_rejected() {}
+};
+
+struct ServerOptions {
+  // Connections served at once; beyond it a new connection is answered 503 and closed.
+  std::size_t max_connections = 10'000;
+  // The request line and header section (431 beyond), and the body (413, before reading it).
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // From the first byte of a request until its header section is complete (slow clients get
+  // 408 and are closed).
+  std::chrono::milliseconds header_timeout{10'000};
+  // Idle time allowed between requests on a kept-alive connection (closed silently after it).
+  std::chrono::milliseconds keep_alive_timeout{60'000};
+  // From the end of the header section until the whole body is received (408 after it).
+  std::chrono::milliseconds body_timeout{30'000};
+  // For each response write that has to wait for the peer (the connection is closed after it).
+  std::chrono::milliseconds write_timeout{30'000};
+  // After the listener closed at shutdown: how long in-flight requests may take before what is
+  // left is aborted.
+  std::chrono::milliseconds grace_period{30'000};
+  // After shutdown(): how long the server keeps accepting and serving normally (while readiness
+  // says "draining") before the listener closes.
+  std::chrono::milliseconds drain_delay{0};
+  // Optional; when null the request path does no observer work at all (not even a clock read).
+  std::shared_ptr<RequestObserver> observer;
+};
+
+enum class ServerState : std::uint8_t { serving, draining, stopped };
+
+// HTTP/1.1 on the runtime: run() accepts connections and serves each in a task of its own until
+// shutdown(). One Server runs once; it must outlive the task running run().
+//
+// Graceful shutdown, after shutdown() (from any thread, e.g. a signal task):
+//   1. state() turns draining at once (readiness handlers answer 503 from it);
+//   2. for drain_delay the server still accepts and serves as usual;
+//   3. the listener closes (new connections are refused by the kernel); connections idle between
+//      requests close at once; a request in flight finishes and its response says
+//      "Connection: close";
+//   4. grace_period later, the connection tasks still running are aborted;
+//   5. state() turns stopped and run() returns.
+class Server {
+ public:
+  // Throws std::invalid_argument for options that cannot work (zero limits or timeouts).
+  Server(ServerOptions options, Router router);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Serves connections from `listener` until shutdown() has run its course. Throws
+  // std::system_error if accepting fails for good (after shutting down what was open).
+  runtime::Task<void> run(runtime::net::TcpListener listener);
+
+  // Begins the graceful shutdown. Thread-safe and idempotent; may come before run().
+  void shutdown();
+
+  ServerState state() const noexcept;
+  // A receiver of the state, for tasks that wait for draining (a streaming handler that wants
+  // to end early, the composition root waiting for stopped).
+  runtime::watch::Receiver<ServerState> subscribe() const;
+
+  std::size_t active_connections() const noexcept;
+  std::uint64_t connections_total() const noexcept;
+
+ private:
+  std::shared_ptr<detail::ServerCore> core_;
+};
+
+}  // namespace brigade::server

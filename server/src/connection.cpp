@@ -1,0 +1,446 @@
+#include "connection.hpp"
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/timeout.hpp"
+#include "brigade/server/http.hpp"
+#include "brigade/server/router.hpp"
+#include "connection_registry.hpp"
+#include "date_cache.hpp"
+#include "request_parser.hpp"
+#include "response_writer.hpp"
+#include "server_core.hpp"
+#include "socket_io.hpp"
+#include "working_set.hpp"
+
+namespace brigade::server::detail {
+namespace {
+
+using runtime::Clock;
+using runtime::net::TcpStream;
+
+// Answers queued for pipelined requests are written once they reach this size even if more
+// requests are buffered: a client that pipelines without reading cannot grow the buffer further.
+constexpr std::size_t kFlushThreshold = 256 * 1024;
+// Closing while the peer may still be sending (after an error, or with pipelined requests left
+// unanswered): how long its bytes are read and dropped so that the close does not reset the
+// connection before the peer has read our last answer.
+constexpr std::chrono::seconds kLingerTime{1};
+
+std::span<const std::byte> bytes_of(std::string_view text) noexcept {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+Response routing_error(RouteMatch& match) {
+  if (match.status == RouteMatch::Status::not_found) return Response::error(404, "not found");
+  Response response = Response::error(405, "method not allowed");
+  response.headers.add("Allow", std::move(match.allow));
+  return response;
+}
+
+// The part of a connection that exists only while it has requests to work on: the leased
+// working set (read buffer, output buffer, parser) and where the current request stands. It is
+// made when bytes arrive and dropped once the connection is idle again, so the working set goes
+// back to the pool between requests.
+class BusyConnection {
+ public:
+  BusyConnection(ServerCore& core, TcpStream& stream)
+      : core_(core), stream_(stream), fd_(stream.native_handle()) {
+    work_->parser.emplace(ParseLimits{.max_header_bytes = core.options.max_header_bytes,
+                                      .max_body_bytes = core.options.max_body_bytes});
+  }
+  BusyConnection(const BusyConnection&) = delete;
+  BusyConnection& operator=(const BusyConnection&) = delete;
+
+  // Reads and answers until no partial request is left (true: wait for the next one) or the
+  // connection must close (false).
+  runtime::Task<bool> run();
+
+ private:
+  enum class Read : std::uint8_t { data, nothing, closed, timed_out };
+
+  RequestParser& parser() const noexcept { return *work_->parser; }
+  std::string& out() const noexcept { return work_->out; }
+  std::string_view input() const noexcept {
+    return {reinterpret_cast<const char*>(work_->read_buffer().data()) + begin_, end_ - begin_};
+  }
+
+  Read try_read() noexcept;
+  runtime::Task<Read> read_within(Clock::time_point deadline);
+  bool try_flush() noexcept;
+  runtime::Task<bool> flush();
+
+  void start_message() noexcept;
+  void start_body() noexcept;
+  runtime::Task<bool> answer_expect_continue();
+  runtime::Task<bool> respond();
+  runtime::Task<std::optional<std::size_t>> write_streamed_body(const BodyStream& next,
+                                                                BodyFraming framing);
+  runtime::Task<void> finish();
+  runtime::Task<void> refuse(Response response, const Request& request, bool patient);
+  void observe(const Request& request, int status, std::size_t response_bytes) const;
+
+  ServerCore& core_;
+  TcpStream& stream_;
+  const int fd_;
+  WorkingSetLease work_;
+  // Input read but not parsed yet: read_buffer()[begin_, end_). The parser consumes everything
+  // it is fed except at its stops, and is fed again after each, so the buffer is always empty
+  // when the next read comes.
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::size_t flushed_ = 0;  // bytes at the front of out() already written
+  bool broken_ = false;      // a write failed: nothing more can be sent
+  bool in_body_ = false;     // the current request's header section is complete
+  Clock::time_point read_at_{};   // when the last read returned (coarse clock)
+  Clock::time_point deadline_{};  // of the current phase: header section, then body
+  Clock::time_point started_{};   // first byte of the current request, for the observer
+  std::size_t request_bytes_ = 0;
+};
+
+runtime::Task<bool> BusyConnection::run() {
+  for (;;) {
+    // The first read of a burst finds bytes (the connection was woken for them); a later one
+    // only happens mid-request, and then may wait, within the phase's deadline.
+    Read got = try_read();
+    if (got == Read::nothing) {
+      if (parser().idle()) co_return true;  // a spurious wake-up: back to waiting, no buffer
+      got = co_await read_within(deadline_);
+    }
+    if (got == Read::closed) co_return false;  // mid-request too: nobody left to answer
+    if (got == Read::timed_out) {
+      auto answer =
+          Response::error(408, in_body_ ? "request body timeout" : "request header timeout");
+      co_await refuse(std::move(answer), parser().request(), false);
+      co_return false;
+    }
+    co_await runtime::consume_budget();
+
+    // Answer every request completed by what was read; the answers queue up in out().
+    for (;;) {
+      if (parser().idle()) {
+        if (begin_ == end_) break;
+        start_message();
+      }
+      const RequestParser::Result result = parser().feed(input());
+      begin_ += result.consumed;
+      request_bytes_ += result.consumed;
+      if (result.state == RequestParser::State::need_more) break;
+      if (result.state == RequestParser::State::error) {
+        const ParseError& error = parser().error();
+        co_await refuse(Response::error(error.status, error.message), parser().request(), true);
+        co_return false;
+      }
+      if (result.state == RequestParser::State::headers_done) {
+        start_body();
+        if (parser().expects_continue() && begin_ == end_) {
+          const bool go_on = co_await answer_expect_continue();
+          if (!go_on) co_return false;
+        }
+        continue;
+      }
+      const bool go_on = co_await respond();
+      if (!go_on) co_return false;
+    }
+    begin_ = end_ = 0;
+
+    // One write for all the answers to this read (pipelining).
+    if (!try_flush()) {
+      const bool flushed = co_await flush();
+      if (!flushed) co_return false;
+    }
+    if (parser().idle()) co_return true;
+  }
+}
+
+BusyConnection::Read BusyConnection::try_read() noexcept {
+  const IoResult got = try_recv(fd_, work_->read_buffer().subspan(end_));
+  switch (got.status) {
+    case IoStatus::done:
+      end_ += got.bytes;
+      read_at_ = coarse_now();
+      return Read::data;
+    case IoStatus::would_block:
+      return Read::nothing;
+    case IoStatus::closed:
+    case IoStatus::failed:
+      break;
+  }
+  return Read::closed;
+}
+
+runtime::Task<BusyConnection::Read> BusyConnection::read_within(Clock::time_point deadline) {
+  for (;;) {
+    // Wait for readiness, then read outside the race with the timer: a read that lost the race
+    // after reading would lose its bytes.
+    const auto ready = co_await runtime::timeout_at(deadline, wait_readable(stream_));
+    if (!ready) co_return Read::timed_out;
+    if (!*ready) co_return Read::closed;
+    const Read got = try_read();
+    if (got == Read::nothing) continue;
+    // A client that trickles bytes just fast enough still runs out of time.
+    if (got == Read::data && read_at_ > deadline) co_return Read::timed_out;
+    co_return got;
+  }
+}
+
+bool BusyConnection::try_flush() noexcept {
+  std::string& out = this->out();
+  while (flushed_ < out.size()) {
+    const IoResult sent = try_send(fd_, bytes_of(out).subspan(flushed_));
+    if (sent.status != IoStatus::done) {
+      broken_ = sent.status != IoStatus::would_block;
+      return false;
+    }
+    flushed_ += sent.bytes;
+  }
+  out.clear();
+  flushed_ = 0;
+  return true;
+}
+
+runtime::Task<bool> BusyConnection::flush() {
+  if (broken_) co_return false;
+  std::string& out = this->out();
+  // The socket buffer is full: the peer reads slowly. It gets write_timeout for the rest.
+  const auto written = co_await runtime::timeout(core_.options.write_timeout,
+                                                 stream_.write_all(bytes_of(out).subspan(flushed_)));
+  if (!written || !*written) {
+    broken_ = true;
+    co_return false;
+  }
+  out.clear();
+  flushed_ = 0;
+  co_return true;
+}
+
+void BusyConnection::start_message() noexcept {
+  request_bytes_ = 0;
+  in_body_ = false;
+  deadline_ = read_at_ + core_.options.header_timeout;
+  if (core_.observer != nullptr) started_ = Clock::now();
+}
+
+void BusyConnection::start_body() noexcept {
+  in_body_ = true;
+  deadline_ = read_at_ + core_.options.body_timeout;
+}
+
+// The client waits for a word before it sends the body: 100 Continue when the request will be
+// served, else the final answer at once (the body is then never read, so the connection closes).
+// The body's size was checked by the parser already (413).
+runtime::Task<bool> BusyConnection::answer_expect_continue() {
+  Request probe = parser().request();  // a copy: routing moves the path parameters into it
+  RouteMatch match = core_.router.route(probe);
+  if (match.status != RouteMatch::Status::found) {
+    co_await refuse(routing_error(match), probe, true);
+    co_return false;
+  }
+  write_continue(out());
+  if (try_flush()) co_return true;
+  co_return co_await flush();
+}
+
+runtime::Task<bool> BusyConnection::respond() {
+  RequestParser& parser = this->parser();
+  const bool head = parser.is_head();
+  bool keep_alive = parser.keep_alive();
+  Request request = parser.take_request();
+
+  Response response;
+  RouteMatch match = core_.router.route(request);
+  if (match.status == RouteMatch::Status::found) {
+    bool threw = false;
+    try {
+      response = co_await (*match.handler)(request);
+    } catch (...) {
+      threw = true;  // the connection survives a failing handler
+    }
+    if (threw) response = Response::error(500, "internal server error");
+  } else {
+    response = routing_error(match);
+  }
+
+  // Read after the handler ran: a shutdown that began meanwhile closes the connection after it.
+  keep_alive = keep_alive && !core_.closing.load(std::memory_order_seq_cst);
+  std::string& out = this->out();
+  const std::size_t before = out.size();
+  const BodyFraming framing =
+      write_response(out, response,
+                     {.date = http_date(), .version_minor = request.version_minor, .head = head,
+                      .keep_alive = keep_alive});
+  std::size_t response_bytes = out.size() - before;
+  if (framing != BodyFraming::complete) {
+    const auto streamed = co_await write_streamed_body(response.stream, framing);
+    if (!streamed) {
+      observe(request, response.status, response_bytes);
+      co_return false;
+    }
+    response_bytes += *streamed;
+    keep_alive = keep_alive && framing == BodyFraming::chunked;  // else the close ends the body
+  }
+  observe(request, response.status, response_bytes);
+  if (!keep_alive) {
+    co_await finish();
+    co_return false;
+  }
+  if (out.size() < kFlushThreshold || try_flush()) co_return true;
+  co_return co_await flush();
+}
+
+// The head is in out(); writes it, then each chunk as the producer makes it. Returns the body's
+// bytes on the wire, or nullopt when the connection must close (a write failed or the producer
+// threw: closing is how the client learns that the body is incomplete).
+runtime::Task<std::optional<std::size_t>> BusyConnection::write_streamed_body(
+    const BodyStream& next, BodyFraming framing) {
+  std::string& out = this->out();
+  std::size_t bytes = 0;
+  for (;;) {
+    // What is queued leaves before the producer is awaited: it may take its time.
+    if (!try_flush()) {
+      const bool flushed = co_await flush();
+      if (!flushed) co_return std::nullopt;
+    }
+    std::optional<std::string> chunk;
+    bool threw = false;
+    try {
+      chunk = co_await next();
+    } catch (...) {
+      threw = true;
+    }
+    if (threw) co_return std::nullopt;
+    const std::size_t before = out.size();
+    if (!chunk) {
+      if (framing == BodyFraming::chunked) write_last_chunk(out);
+      bytes += out.size() - before;
+      if (!try_flush()) {
+        const bool flushed = co_await flush();
+        if (!flushed) co_return std::nullopt;
+      }
+      co_return bytes;
+    }
+    if (framing == BodyFraming::chunked) {
+      write_chunk(out, *chunk);
+    } else {
+      out += *chunk;
+    }
+    bytes += out.size() - before;
+  }
+}
+
+// After the last answer (it said "Connection: close"): writes what is queued, then closes
+// without resetting the connection if the peer sent more than we read.
+runtime::Task<void> BusyConnection::finish() {
+  if (!try_flush()) {
+    const bool flushed = co_await flush();
+    if (!flushed) co_return;
+  }
+  if (begin_ < end_ || has_pending_input(fd_)) {
+    co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
+  }
+}
+
+// Answers `response` and closes: after a malformed request, a refused 100-continue or a
+// timeout. A patient refusal waits for the write and lingers; an impatient one (the peer timed
+// out) gets one non-blocking try.
+runtime::Task<void> BusyConnection::refuse(Response response, const Request& request,
+                                           bool patient) {
+  std::string& out = this->out();
+  const std::size_t before = out.size();
+  write_response(out, response,
+                 {.date = http_date(), .version_minor = request.version_minor, .head = false,
+                  .keep_alive = false});
+  observe(request, response.status, out.size() - before);
+  if (!patient) {
+    try_flush();
+    co_return;
+  }
+  if (!try_flush()) {
+    const bool flushed = co_await flush();
+    if (!flushed) co_return;
+  }
+  co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
+}
+
+void BusyConnection::observe(const Request& request, int status,
+                             std::size_t response_bytes) const {
+  if (core_.observer == nullptr) return;
+  core_.observer->on_request(request, status, request_bytes_, response_bytes,
+                             Clock::now() - started_);
+}
+
+runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream) {
+  BusyConnection busy(core, stream);
+  co_return co_await busy.run();
+}
+
+}  // namespace
+
+RegisteredConnection::RegisteredConnection(std::shared_ptr<ServerCore> core, ConnectionSlot& slot,
+                                           TcpStream stream) noexcept
+    : core_(std::move(core)), slot_(&slot), stream_(std::move(stream)) {
+  if (core_->observer != nullptr) core_->observer->on_connection_opened();
+}
+
+RegisteredConnection::~RegisteredConnection() {
+  if (slot_ == nullptr) return;  // moved from
+  core_->connections.remove(*slot_);
+  if (core_->observer != nullptr) core_->observer->on_connection_closed();
+}
+
+namespace {
+
+std::chrono::milliseconds idle_timeout(const ServerOptions& options, bool served) noexcept {
+  return served ? options.keep_alive_timeout : options.header_timeout;
+}
+
+// stream.readable() giving a bool: the frame then keeps a bool rather than the 24-byte
+// std::expected the runtime's awaiter gives (on failure, the read that follows sees the error).
+class Readable {
+ public:
+  explicit Readable(TcpStream& stream) noexcept : inner_(stream.readable()) {}
+  bool await_ready() const noexcept { return inner_.await_ready(); }
+  bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    return inner_.await_suspend(awaiting);
+  }
+  bool await_resume() noexcept { return inner_.await_resume().has_value(); }
+
+ private:
+  TcpStream::Readable inner_;
+};
+
+}  // namespace
+
+runtime::Task<void> serve_connection(RegisteredConnection connection) {
+  // No references to the connection's parts as locals: each would take a slot in this frame,
+  // which is most of what an idle connection costs.
+  bool served = false;
+  for (;;) {
+    // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
+    // new connection has header_timeout to start its first request (as in nginx); between
+    // requests it has keep_alive_timeout.
+    connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served));
+    // After enter_idle, both sequentially consistent: either this sees `closing`, or shutdown's
+    // sweep sees this connection idle and closes it. A request already sent is still answered.
+    if (connection.core().closing.load(std::memory_order_seq_cst) &&
+        !has_pending_input(connection.stream().native_handle())) {
+      co_return;
+    }
+    const bool readable = co_await Readable(connection.stream());
+    if (!readable || !connection.slot().try_activate()) co_return;
+    const bool go_on = co_await serve_requests(connection.core(), connection.stream());
+    if (!go_on) co_return;
+    served = true;
+  }
+}
+
+}  // namespace brigade::server::detail

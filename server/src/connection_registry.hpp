@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+
+#include "brigade/runtime/join_handle.hpp"
+#include "brigade/runtime/sync/notify.hpp"
+#include "brigade/runtime/time.hpp"
+
+namespace brigade::server::detail {
+
+// One open connection as the server sees it: whether it waits for a request (and until when it
+// may), its descriptor and its task.
+//
+// A connection waiting between requests is closed from outside, by aborting its task: the
+// keep-alive sweep when its idle deadline passed, shutdown at once. So the wait itself costs
+// nothing beyond the read readiness it waits for: no timer, no channel receiver, no select, and
+// entering or leaving it is a store and a compare-exchange on this slot, never a lock. The state
+// word settles races: the connection leaves `idle` with a compare-exchange, the server claims an
+// idle connection with one, and only the winner acts.
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+  // From the connection task: it waits for a request until `deadline` (sequentially consistent,
+  // so that the shutdown flag read right after it cannot miss a concurrent shutdown).
+  void enter_idle(runtime::Clock::time_point deadline) noexcept;
+  // From the connection task: it has bytes of a request. False when the server claimed it first
+  // (its task is being aborted).
+  bool try_activate() noexcept;
+
+ private:
+  friend class ConnectionRegistry;
+  enum class State : std::uint8_t { active, idle, closing };
+
+  std::atomic<State> state_{State::active};
+  std::atomic<runtime::Clock::rep> idle_until_{0};  // valid while idle
+  // Guarded by the registry's mutex:
+  runtime::JoinHandle<void> task_;
+  int fd_ = -1;
+  bool in_use_ = false;
+  ConnectionSlot* next_free_ = nullptr;
+};
+
+// The open connections of a server. Locked when a connection opens or closes and by the
+// periodic sweep, never per request. Slots are recycled, so the table has the size of the
+// largest number of connections open at once.
+class ConnectionRegistry {
+ public:
+  ConnectionRegistry() = default;
+  ConnectionRegistry(const ConnectionRegistry&) = delete;
+  ConnectionRegistry& operator=(const ConnectionRegistry&) = delete;
+
+  // Registers a connection on `fd`; its task must call remove(slot) as it ends (see
+  // RegisteredConnection), and attach(slot, handle) once it is spawned.
+  ConnectionSlot& add(int fd);
+  // Gives the registry the connection's task, to abort it. Call it from the task that calls
+  // add() (the accept loop), right after spawning.
+  void attach(ConnectionSlot& slot, runtime::JoinHandle<void> task) noexcept;
+
+  // From a connection task as it ends (also when aborted), before its descriptor is closed.
+  void remove(ConnectionSlot& slot) noexcept;
+
+  std::size_t live() const noexcept { return live_.load(std::memory_order_acquire); }
+  // Notified (notify_waiters) whenever live() drops to 0.
+  runtime::Notify& emptied() noexcept { return emptied_; }
+
+  // Aborts the connections idle past their deadline, or every idle one with `all`, except those
+  // with input waiting (they are about to serve a request).
+  void close_idle(runtime::Clock::time_point now, bool all) noexcept;
+  // Aborts every connection task.
+  void abort_all() noexcept;
+
+ private:
+  ConnectionSlot& take_slot_locked();
+  void give_back_locked(ConnectionSlot& slot) noexcept;
+
+  std::mutex mutex_;
+  std::deque<ConnectionSlot> slots_;  // guarded by mutex_; a deque, so slots never move
+  ConnectionSlot* free_ = nullptr;    // guarded by mutex_
+  std::atomic<std::size_t> live_{0};
+  runtime::Notify emptied_;
+};
+
+}  // namespace brigade::server::detail

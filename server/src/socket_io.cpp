@@ -1,0 +1,76 @@
+#include "socket_io.hpp"
+
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/timeout.hpp"
+
+namespace brigade::server::detail {
+namespace {
+
+// Enough to let a peer finish sending a request we refused; beyond it we close regardless.
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+
+bool would_block(int error) noexcept { return error == EAGAIN || error == EWOULDBLOCK; }
+
+}  // namespace
+
+IoResult try_recv(int fd, std::span<std::byte> buffer) noexcept {
+  for (;;) {
+    const ssize_t received = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (received > 0) return {IoStatus::done, static_cast<std::size_t>(received)};
+    if (received == 0) return {IoStatus::closed, 0};
+    if (errno == EINTR) continue;
+    return {would_block(errno) ? IoStatus::would_block : IoStatus::failed, 0};
+  }
+}
+
+IoResult try_send(int fd, std::span<const std::byte> data) noexcept {
+  for (;;) {
+    const ssize_t sent = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return {IoStatus::done, static_cast<std::size_t>(sent)};
+    if (errno == EINTR) continue;
+    return {would_block(errno) ? IoStatus::would_block : IoStatus::failed, 0};
+  }
+}
+
+bool has_pending_input(int fd) noexcept {
+  std::byte probe;
+  return ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+runtime::Task<std::expected<void, std::error_code>> wait_readable(
+    runtime::net::TcpStream& stream) {
+  co_return co_await stream.readable();
+}
+
+runtime::Clock::time_point coarse_now() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  const auto since_boot = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  return runtime::Clock::time_point(
+      std::chrono::duration_cast<runtime::Clock::duration>(since_boot));
+}
+
+runtime::Task<void> linger_close(runtime::net::TcpStream& stream, std::span<std::byte> scratch,
+                                 runtime::Clock::duration linger) {
+  if (!stream.shutdown(runtime::net::TcpStream::Shutdown::write)) co_return;
+  const auto deadline = runtime::Clock::now() + linger;
+  std::size_t discarded = 0;
+  while (discarded < kMaxLingerBytes) {
+    const IoResult got = try_recv(stream.native_handle(), scratch);
+    if (got.status == IoStatus::done) {
+      discarded += got.bytes;
+      co_await runtime::consume_budget();
+      continue;
+    }
+    if (got.status != IoStatus::would_block) co_return;
+    const auto ready = co_await runtime::timeout_at(deadline, wait_readable(stream));
+    if (!ready || !*ready) co_return;
+  }
+}
+
+}  // namespace brigade::server::detail

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <span>
+#include <system_error>
+
+#include "brigade/runtime/net/tcp.hpp"
+#include "brigade/runtime/task.hpp"
+#include "brigade/runtime/time.hpp"
+
+// Non-blocking socket calls for the connection's hot path, beside the runtime's TcpStream.
+//
+// TcpStream's read and write are coroutines that wait for readiness: each costs a frame, and a
+// completed read that then yields for the cooperative budget can still be cancelled by a select
+// (losing what it read). The connection tries the system call first, like Tokio's
+// try_read/try_write, and waits through TcpStream only when the call would block. The runtime's
+// readiness stays correct: it is only ever optimistic, and the runtime confirms it with a system
+// call of its own before a task sleeps on it.
+namespace brigade::server::detail {
+
+enum class IoStatus : unsigned char { done, would_block, closed, failed };
+
+struct IoResult {
+  IoStatus status;
+  std::size_t bytes;  // with done: how many (> 0)
+};
+
+// recv(MSG_DONTWAIT): done with bytes > 0, closed at end of stream.
+IoResult try_recv(int fd, std::span<std::byte> buffer) noexcept;
+// send(MSG_DONTWAIT | MSG_NOSIGNAL) of as much as the socket takes: done with the bytes sent
+// (perhaps fewer than asked), would_block when none fit.
+IoResult try_send(int fd, std::span<const std::byte> data) noexcept;
+// Whether the peer has sent bytes not read yet (a request the server must not drop).
+bool has_pending_input(int fd) noexcept;
+
+// stream.readable() as a task, for timeout() and select(), which move their operands (the
+// awaiter itself does not move).
+runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream);
+
+// CLOCK_MONOTONIC_COARSE, the clock of runtime::Clock at tick resolution (a few ms) for a
+// fraction of the cost: good enough for timeouts counted in seconds, read on every request.
+runtime::Clock::time_point coarse_now() noexcept;
+
+// Closes the write side, then reads and discards what the peer still sends, until it closes,
+// `linger` passes or a bound on the bytes is reached: a close with unread input would reset the
+// connection and could destroy the last response before the peer reads it (RFC 9112 §9.6).
+// `scratch` receives the discarded bytes.
+runtime::Task<void> linger_close(runtime::net::TcpStream& stream, std::span<std::byte> scratch,
+                                 runtime::Clock::duration linger);
+
+}  // namespace brigade::server::detail

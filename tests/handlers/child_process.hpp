@@ -1,0 +1,187 @@
+#pragma once
+
+// A child process for end-to-end tests: started with posix_spawn, its stdout and stderr read
+// through pipes, signalled and reaped by the test. The destructor kills (SIGKILL) and reaps a
+// child still running, so a failing test leaves no server behind.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace brigade::testing {
+
+class ChildProcess {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Runs `path` with `args`. The environment is this process's without any BRIGADE_* variable
+  // (so the developer's shell cannot change what is tested), plus `env` ("NAME=value").
+  ChildProcess(std::string path, std::vector<std::string> args, std::vector<std::string> env = {}) {
+    Pipe out, err;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
+
+    std::vector<std::string> argv_text{path};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!std::string_view(*e).starts_with("BRIGADE_")) env_text.emplace_back(*e);
+    }
+    env_text.insert(env_text.end(), env.begin(), env.end());
+
+    const int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, pointers(argv_text).data(),
+                               pointers(env_text).data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + path);
+    out_fd_ = out.take_read();
+    err_fd_ = err.take_read();
+  }
+
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  ~ChildProcess() {
+    if (!status_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
+
+  pid_t pid() const noexcept { return pid_; }
+  // Whether the child has exited (and was reaped by wait() or wait_for_stderr_line()).
+  bool exited() const noexcept { return status_.has_value(); }
+  void signal(int signo) const { ::kill(pid_, signo); }
+
+  // The first complete stderr line containing `needle`, once it has appeared; nullopt if the
+  // child exits or `timeout` passes first.
+  std::optional<std::string> wait_for_stderr_line(std::string_view needle,
+                                                  std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      if (auto line = find_line(stderr_, needle)) return line;
+      if (status_ || Clock::now() >= deadline) return std::nullopt;
+      pump(std::chrono::milliseconds(20));
+      reap();
+    }
+  }
+
+  // Waits for the child to exit, reading its output meanwhile: the wait status, or nullopt if
+  // it is still running after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!reap() && Clock::now() < deadline) pump(std::chrono::milliseconds(10));
+    if (status_) pump(std::chrono::milliseconds(0));  // what was written before it exited
+    return status_;
+  }
+
+  // The exit code of a child that exited normally, -1 otherwise (killed, still running).
+  std::optional<int> wait_exit_code(std::chrono::milliseconds timeout) {
+    const auto status = wait(timeout);
+    if (!status) return std::nullopt;
+    return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  }
+
+  const std::string& stdout_text() const noexcept { return stdout_; }
+  const std::string& stderr_text() const noexcept { return stderr_; }
+
+ private:
+  // A pipe whose ends close on exec; posix_spawn's dup2 gives the child inheritable copies.
+  struct Pipe {
+    int read = -1;
+    int write = -1;
+    Pipe() {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+      read = fds[0];
+      write = fds[1];
+    }
+    ~Pipe() {
+      if (read >= 0) ::close(read);
+      if (write >= 0) ::close(write);
+    }
+    int take_read() {
+      ::fcntl(read, F_SETFL, O_NONBLOCK);
+      return std::exchange(read, -1);
+    }
+  };
+
+  static std::vector<char*> pointers(std::vector<std::string>& strings) {
+    std::vector<char*> result;
+    for (std::string& s : strings) result.push_back(s.data());
+    result.push_back(nullptr);
+    return result;
+  }
+
+  static std::optional<std::string> find_line(const std::string& text, std::string_view needle) {
+    for (std::size_t start = 0; start < text.size();) {
+      const std::size_t end = text.find('\n', start);
+      if (end == std::string::npos) break;  // incomplete line: wait for the rest
+      const std::string_view line(text.data() + start, end - start);
+      if (line.find(needle) != std::string_view::npos) return std::string(line);
+      start = end + 1;
+    }
+    return std::nullopt;
+  }
+
+  // Reads what the pipes hold, waiting up to `timeout` for something to arrive.
+  void pump(std::chrono::milliseconds timeout) {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
+    drain(out_fd_, stdout_);
+    drain(err_fd_, stderr_);
+  }
+
+  static void drain(int fd, std::string& into) {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        into.append(buffer, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return;  // EAGAIN, end of file or an error: nothing more for now
+      }
+    }
+  }
+
+  // Whether the child has exited (recording its status).
+  bool reap() {
+    if (status_) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+    return status_.has_value();
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string stdout_;
+  std::string stderr_;
+  std::optional<int> status_;
+};
+
+}  // namespace brigade::testing
