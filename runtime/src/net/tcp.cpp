@@ -121,14 +121,13 @@ std::expected<void, std::error_code> TcpStream::Readable::await_resume() noexcep
 }
 
 Task<std::expected<std::size_t, std::error_code>> TcpStream::read(std::span<std::byte> buffer) {
+  // Budget first: a yield here can be cancelled without losing a completed operation.
+  co_await consume_budget();
   auto& io = io_.registration();
   for (;;) {
     const auto tick = co_await detail::ready(io, Interest::read);
     const ssize_t received = ::recv(io_.fd(), buffer.data(), buffer.size(), 0);
-    if (received >= 0) {
-      co_await consume_budget();
-      co_return static_cast<std::size_t>(received);
-    }
+    if (received >= 0) co_return static_cast<std::size_t>(received);
     if (errno == EINTR) continue;
     if (!would_block(errno)) co_return std::unexpected(last_error());
     detail::clear_readiness(io, Interest::read, tick);
@@ -147,15 +146,14 @@ Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::
 
 Task<std::expected<std::size_t, std::error_code>> TcpStream::write(
     std::span<const std::byte> data) {
+  // Budget first: a yield here can be cancelled without losing a completed operation.
+  co_await consume_budget();
   auto& io = io_.registration();
   for (;;) {
     const auto tick = co_await detail::ready(io, Interest::write);
     // MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE for the process.
     const ssize_t sent = ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent >= 0) {
-      co_await consume_budget();
-      co_return static_cast<std::size_t>(sent);
-    }
+    if (sent >= 0) co_return static_cast<std::size_t>(sent);
     if (errno == EINTR) continue;
     if (!would_block(errno)) co_return std::unexpected(last_error());
     detail::clear_readiness(io, Interest::write, tick);
@@ -164,6 +162,8 @@ Task<std::expected<std::size_t, std::error_code>> TcpStream::write(
 
 Task<std::expected<std::size_t, std::error_code>> TcpStream::writev(
     std::span<const iovec> buffers) {
+  // Budget first: a yield here can be cancelled without losing a completed operation.
+  co_await consume_budget();
   auto& io = io_.registration();
   msghdr message{};
   message.msg_iov = const_cast<iovec*>(buffers.data());
@@ -171,10 +171,7 @@ Task<std::expected<std::size_t, std::error_code>> TcpStream::writev(
   for (;;) {
     const auto tick = co_await detail::ready(io, Interest::write);
     const ssize_t sent = ::sendmsg(io_.fd(), &message, MSG_NOSIGNAL);
-    if (sent >= 0) {
-      co_await consume_budget();
-      co_return static_cast<std::size_t>(sent);
-    }
+    if (sent >= 0) co_return static_cast<std::size_t>(sent);
     if (errno == EINTR) continue;
     if (!would_block(errno)) co_return std::unexpected(last_error());
     detail::clear_readiness(io, Interest::write, tick);
@@ -235,6 +232,8 @@ std::expected<TcpListener, std::error_code> TcpListener::bind(SocketAddr address
 }
 
 Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> TcpListener::accept() {
+  // Budget first: a yield here can be cancelled without losing a completed operation.
+  co_await consume_budget();
   using namespace std::chrono_literals;
   constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
   auto backoff = std::chrono::milliseconds(5);
@@ -248,7 +247,6 @@ Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> TcpListen
     if (fd >= 0) {
       auto stream = detail::IoHandle::adopt(fd);
       if (!stream) co_return std::unexpected(stream.error());
-      co_await consume_budget();
       co_return std::pair{TcpStream(std::move(*stream)), SocketAddr::from_native(native, size)};
     }
     const int error = errno;
