@@ -74,6 +74,10 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
                          LogField::text("error", error.message())});
     return 1;
   };
+  const auto fail_signal = [log](std::string_view what, const std::error_code& error) {
+    log->log(LogLevel::error, what, std::vector{LogField::text("error", error.message())});
+    return 1;
+  };
 
   if (settings.tls_cert || settings.tls_key) {
     // Serving plain HTTP to clients that were promised TLS would be worse than not starting.
@@ -91,9 +95,9 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
   // Installed before the start-up line: whoever reads that line may send a signal at once, and
   // it must start a graceful shutdown, not kill the process.
   auto terminate = Signal::listen(SignalKind::terminate);
-  if (!terminate) co_return fail("cannot handle SIGTERM", terminate.error());
+  if (!terminate) co_return fail_signal("cannot handle SIGTERM", terminate.error());
   auto interrupt = Signal::listen(SignalKind::interrupt);
-  if (!interrupt) co_return fail("cannot handle SIGINT", interrupt.error());
+  if (!interrupt) co_return fail_signal("cannot handle SIGINT", interrupt.error());
 
   // The readiness probe reads the server's state. The router (and so the probe) lives inside
   // the server, which lives in this frame: the reference is valid for every call.

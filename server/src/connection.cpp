@@ -98,9 +98,9 @@ class BusyConnection {
   // when the next read comes.
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-  std::size_t flushed_ = 0;  // bytes at the front of out() already written
-  bool broken_ = false;      // a write failed: nothing more can be sent
-  bool in_body_ = false;     // the current request's header section is complete
+  std::size_t flushed_ = 0;       // bytes at the front of out() already written
+  bool broken_ = false;           // a write failed: nothing more can be sent
+  bool in_body_ = false;          // the current request's header section is complete
   Clock::time_point read_at_{};   // when the last read returned (coarse clock)
   Clock::time_point deadline_{};  // of the current phase: header section, then body
   Clock::time_point started_{};   // first byte of the current request, for the observer
@@ -212,8 +212,8 @@ runtime::Task<bool> BusyConnection::flush() {
   if (broken_) co_return false;
   std::string& out = this->out();
   // The socket buffer is full: the peer reads slowly. It gets write_timeout for the rest.
-  const auto written = co_await runtime::timeout(core_.options.write_timeout,
-                                                 stream_.write_all(bytes_of(out).subspan(flushed_)));
+  const auto written = co_await runtime::timeout(
+      core_.options.write_timeout, stream_.write_all(bytes_of(out).subspan(flushed_)));
   if (!written || !*written) {
     broken_ = true;
     co_return false;
@@ -274,10 +274,11 @@ runtime::Task<bool> BusyConnection::respond() {
   keep_alive = keep_alive && !core_.closing.load(std::memory_order_seq_cst);
   std::string& out = this->out();
   const std::size_t before = out.size();
-  const BodyFraming framing =
-      write_response(out, response,
-                     {.date = http_date(), .version_minor = request.version_minor, .head = head,
-                      .keep_alive = keep_alive});
+  const BodyFraming framing = write_response(out, response,
+                                             {.date = http_date(),
+                                              .version_minor = request.version_minor,
+                                              .head = head,
+                                              .keep_alive = keep_alive});
   std::size_t response_bytes = out.size() - before;
   if (framing != BodyFraming::complete) {
     const auto streamed = co_await write_streamed_body(response.stream, framing);
@@ -357,7 +358,9 @@ runtime::Task<void> BusyConnection::refuse(Response response, const Request& req
   std::string& out = this->out();
   const std::size_t before = out.size();
   write_response(out, response,
-                 {.date = http_date(), .version_minor = request.version_minor, .head = false,
+                 {.date = http_date(),
+                  .version_minor = request.version_minor,
+                  .head = false,
                   .keep_alive = false});
   observe(request, response.status, out.size() - before);
   if (!patient) {
@@ -371,8 +374,7 @@ runtime::Task<void> BusyConnection::refuse(Response response, const Request& req
   co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
 }
 
-void BusyConnection::observe(const Request& request, int status,
-                             std::size_t response_bytes) const {
+void BusyConnection::observe(const Request& request, int status, std::size_t response_bytes) const {
   if (core_.observer == nullptr) return;
   core_.observer->on_request(request, status, request_bytes_, response_bytes,
                              Clock::now() - started_);

@@ -105,9 +105,9 @@ runtime::Task<void> drain_rejected(std::shared_ptr<ServerCore> core, TcpStream s
 void reject(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
   if (core->observer != nullptr) core->observer->on_connection_rejected();
   std::string answer;
-  detail::write_response(answer, Response::error(503, "too many connections"),
-                         {.date = detail::http_date(), .version_minor = 1, .head = false,
-                          .keep_alive = false});
+  detail::write_response(
+      answer, Response::error(503, "too many connections"),
+      {.date = detail::http_date(), .version_minor = 1, .head = false, .keep_alive = false});
   // A new socket's send buffer takes these few hundred bytes whole.
   static_cast<void>(detail::try_send(stream.native_handle(), std::as_bytes(std::span(answer))));
   if (core->lingering_rejections.fetch_add(1, std::memory_order_relaxed) <
@@ -139,7 +139,8 @@ using Accepted = std::expected<std::pair<TcpStream, runtime::net::SocketAddr>, s
 
 // Admits an accepted connection; returns the error when accepting failed for good (the listener
 // retries transient failures itself).
-std::optional<std::error_code> take(const std::shared_ptr<ServerCore>& core, Accepted accepted) {
+std::optional<std::error_code> admit_accepted(const std::shared_ptr<ServerCore>& core,
+                                              Accepted accepted) {
   if (!accepted) return accepted.error();
   admit(core, std::move(accepted->first));
   return std::nullopt;
@@ -220,7 +221,7 @@ runtime::Task<void> Server::run(TcpListener listener) {
   // Serving, until shutdown() (the state changes) or accepting fails for good.
   while (!failure && core->state.load(std::memory_order_seq_cst) == ServerState::serving) {
     auto next = co_await runtime::select(open->accept(), state.changed());
-    if (next.index() == 0) failure = take(core, std::get<0>(std::move(next)));
+    if (next.index() == 0) failure = admit_accepted(core, std::get<0>(std::move(next)));
   }
   if (failure) begin_shutdown(*core);  // close what is open as a shutdown would
 
@@ -230,7 +231,7 @@ runtime::Task<void> Server::run(TcpListener listener) {
   while (!failure && Clock::now() < drain_end) {
     auto next = co_await runtime::select(open->accept(), runtime::sleep_until(drain_end));
     if (next.index() == 1) break;
-    failure = take(core, std::get<0>(std::move(next)));
+    failure = admit_accepted(core, std::get<0>(std::move(next)));
   }
   open.reset();  // the listener closes: from here on the kernel refuses new connections
 

@@ -42,8 +42,7 @@ bool has_pending_input(int fd) noexcept {
   return ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
-runtime::Task<std::expected<void, std::error_code>> wait_readable(
-    runtime::net::TcpStream& stream) {
+runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream) {
   co_return co_await stream.readable();
 }
 

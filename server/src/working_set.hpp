@@ -19,7 +19,9 @@ struct WorkingSet {
 
   WorkingSet();
 
-  std::span<std::byte> read_buffer() const noexcept { return {read_buffer_.get(), kReadBufferSize}; }
+  std::span<std::byte> read_buffer() const noexcept {
+    return {read_buffer_.get(), kReadBufferSize};
+  }
 
   std::string out;                      // responses waiting to be written, in order
   std::optional<RequestParser> parser;  // emplaced by the lease holder, reset on return

@@ -5,17 +5,11 @@
 // every operation has a deadline, so a server that never answers fails the test instead of
 // hanging it. A Client belongs to one thread.
 
-// GCC 12 at -O2 and above reports a "potential null pointer dereference" inside Asio's
-// io_context once inlined here (-Wnull-dereference is on project-wide); it is Asio's code, not
-// this file's, so the warning is off for the Boost headers only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#pragma GCC diagnostic pop
 #include <chrono>
 #include <cstdint>
 #include <optional>

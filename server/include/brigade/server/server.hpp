@@ -94,6 +94,8 @@ class Server {
   // to end early, the composition root waiting for stopped).
   runtime::watch::Receiver<ServerState> subscribe() const;
 
+  // Connections open now, and served since the start (those answered 503 at max_connections
+  // count in neither).
   std::size_t active_connections() const noexcept;
   std::uint64_t connections_total() const noexcept;
 
