@@ -1,0 +1,281 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # the run's settings are loadtest/run's globals
+# The Markdown report and its gnuplot figures, from the files loadtest/run left in OUT/data/.
+# Sourced by loadtest/run.
+
+# What each scenario is, for the tables.
+describe_scenario() {
+  case $1 in
+    plaintext) echo "GET /, keep-alive" ;;
+    pipelined) echo "GET /, $depth pipelined per connection (latency per batch)" ;;
+    mixed) echo "GET / and 10% POST /hash (1 KiB, 16 KiB, 128 KiB bodies)" ;;
+    baseline) echo "GET / alone, on the probe's connections" ;;
+    offload) echo "GET / while /cpu?work=$cpu_work runs on the blocking pool" ;;
+    antipattern) echo "GET / while /block?ms=$(block_ms_used) blocks the workers" ;;
+  esac
+}
+
+block_ms_used() {
+  cat "$work_dir/block-ms.txt" 2>/dev/null || cat "$work_dir/cpu-ms.txt" 2>/dev/null || echo 20
+}
+
+connections_of() {
+  case $1 in
+    plaintext | pipelined | mixed) echo "$threads × $connections" ;;
+    *) echo "1 × $probe_connections" ;;
+  esac
+}
+
+# "503×12, 404×3", or "0".
+statuses_text() {
+  jq -r '[(.statuses // {}) | to_entries[] | select(.key | test("^2") | not) | "\(.key)×\(.value)"]
+         | if length == 0 then "0" else join(", ") end' "$1"
+}
+
+# A row of the throughput table.
+scenario_row() {
+  local scenario=$1 file=$work_dir/$1.json
+  if [[ -f $work_dir/$scenario.skipped.txt ]]; then
+    printf '| %s | skipped: %s | – | – | – | – | – | – | – | – |\n' "$scenario" \
+      "$(cat "$work_dir/$scenario.skipped.txt")"
+    return
+  fi
+  jq -r --arg name "$scenario" --arg what "$(describe_scenario "$scenario")" \
+    --arg conns "$(connections_of "$scenario")" --arg statuses "$(statuses_text "$file")" '
+    def ms: . * 100 | round / 100;
+    "| \($name) | \($what) | \($conns) | \(.requests_per_s | round) | \(.latency_ms.p50 | ms) | \(.latency_ms.p90 | ms) | \(.latency_ms.p99 | ms) | \(.latency_ms.max | ms) | \(.errors | "\(.connect)/\(.read)/\(.write)/\(.timeout)") | \($statuses) |"' "$file"
+}
+
+# A row of the headline table: GET / as the probe saw it, and the load beside it.
+headline_row() {
+  local scenario=$1 label=$2 file=$work_dir/$1.json load=$work_dir/$1-load.json
+  [[ -f $file ]] || return 0
+  local load_rate="" load_statuses=""
+  if [[ -f $load ]]; then
+    load_rate=$(jq -r '.requests_per_s | round' "$load")
+    load_statuses=$(statuses_text "$load")
+  fi
+  jq -r --arg heading "$label" --arg rate "$load_rate" --arg statuses "$load_statuses" '
+    def ms: . * 100 | round / 100;
+    "| \($heading) | \(.latency_ms.p50 | ms) | \(.latency_ms.p90 | ms) | \(.latency_ms.p99 | ms) | \(.latency_ms.max | ms) | \(.requests_per_s | round) | \(if $rate == "" then "–" else $rate end) | \(if $statuses == "" then "–" else $statuses end) |"' "$file"
+}
+
+# Maximum of a column over a runtime file, or "–" without samples.
+column_max() {
+  awk -F'\t' -v c="$2" 'NF >= c { if (!seen || $c > m) m = $c; seen = 1 } END { print seen ? m : "–" }' "$1"
+}
+
+# "87%, 91%": each worker's mean busy ratio over the run.
+busy_means() {
+  awk -F'\t' '{ for (i = 4; i <= NF; i++) { sum[i] += $i }; n++; last = NF }
+    END { if (!n) { print "–"; exit }
+          for (i = 4; i <= last; i++) out = out (i > 4 ? ", " : "") sprintf("%.0f%%", 100 * sum[i] / n)
+          print out }' "$1"
+}
+
+runtime_row() {
+  local scenario=$1 file=$work_dir/$1.runtime.tsv
+  [[ -f $file ]] || return 0
+  printf '| %s | %s | %s | %s | %s |\n' "$scenario" "$(wc -l <"$file")" \
+    "$(column_max "$file" 2)" "$(column_max "$file" 3)" "$(busy_means "$file")"
+}
+
+gnuplot_common() {
+  cat <<'GP'
+set terminal pngcairo size 960,540 font "sans,10" noenhanced
+set style fill solid 0.85 border -1
+set grid ytics
+set key top left
+GP
+}
+
+# Latency percentiles per scenario, one cluster of bars each, on a log scale.
+plot_latency() {
+  local table=$work_dir/latency.plot.tsv scenario
+  : >"$table"
+  for scenario in "${scenarios[@]}"; do
+    [[ -f $work_dir/$scenario.json ]] || continue
+    jq -r --arg name "$scenario" '[$name, .latency_ms.p50, .latency_ms.p90, .latency_ms.p99] | @tsv' \
+      "$work_dir/$scenario.json" >>"$table"
+  done
+  [[ -s $table ]] || return 0
+  local floor
+  floor=$(awk -F'\t' '{ for (i = 2; i <= 4; i++) if (!m || $i < m) m = $i } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
+  {
+    gnuplot_common
+    cat <<GP
+set output "$out/latency.png"
+set title "Latency percentiles per scenario (wrk; pipelined: per batch of requests)"
+set ylabel "milliseconds (log scale)"
+set logscale y
+set yrange [$floor:*]
+set style data histograms
+set style histogram clustered gap 1
+plot "$table" using 2:xtic(1) title "p50", "" using 3 title "p90", "" using 4 title "p99"
+GP
+  } | gnuplot
+}
+
+# The headline: GET / p50 and p99 alone, beside offloaded work, beside blocking work.
+plot_headline() {
+  local table=$work_dir/headline.plot.tsv
+  : >"$table"
+  local scenario label
+  for scenario in baseline offload antipattern; do
+    [[ -f $work_dir/$scenario.json ]] || continue
+    case $scenario in
+      baseline) label="GET / alone" ;;
+      offload) label="with /cpu (blocking pool)" ;;
+      antipattern) label="with /block (on the workers)" ;;
+    esac
+    jq -r --arg heading "$label" '[$heading, .latency_ms.p50, .latency_ms.p99] | @tsv' \
+      "$work_dir/$scenario.json" >>"$table"
+  done
+  [[ -s $table ]] || return 0
+  local floor
+  floor=$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if (!m || $i < m) m = $i } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
+  {
+    gnuplot_common
+    cat <<GP
+set output "$out/headline.png"
+set title "GET / latency while other requests keep the server busy (same work: offloaded vs blocking)"
+set ylabel "milliseconds (log scale)"
+set logscale y
+set yrange [$floor:*]
+set style data histograms
+set style histogram clustered gap 1
+set datafile separator "\t"
+plot "$table" using 2:xtic(1) title "p50", "" using 3 title "p99", \
+     "" using (\$0 - 1.0/6):2:(sprintf("%.2f", \$2)) with labels offset 0,0.8 notitle, \
+     "" using (\$0 + 1.0/6):3:(sprintf("%.2f", \$3)) with labels offset 0,0.8 notitle
+GP
+  } | gnuplot
+}
+
+# Blocking threads, blocking-queue depth and worker busy ratio over time, for the given
+# scenarios side by side on shared scales.
+plot_runtime() {
+  local name=$1
+  shift
+  local present=() scenario
+  for scenario in "$@"; do
+    [[ -s $work_dir/$scenario.runtime.tsv ]] && present+=("$scenario")
+  done
+  ((${#present[@]} > 0)) || return 0
+  local threads_max=1 depth_max=1 columns=4 file value
+  for scenario in "${present[@]}"; do
+    file=$work_dir/$scenario.runtime.tsv
+    value=$(column_max "$file" 2); ((value > threads_max)) && threads_max=$value
+    value=$(column_max "$file" 3); ((value > depth_max)) && depth_max=$value
+    value=$(awk -F'\t' '{ print NF; exit }' "$file"); ((value > columns)) && columns=$value
+  done
+  {
+    gnuplot_common
+    printf 'set output "%s/%s.png"\n' "$out" "$name"
+    printf 'set terminal pngcairo size %d,720 font "sans,10" noenhanced\n' $((480 * ${#present[@]} + 120))
+    printf 'set multiplot layout 3,%d columnsfirst\n' "${#present[@]}"
+    printf 'set xlabel "seconds"\nset key top right\n'
+    for scenario in "${present[@]}"; do
+      file=$work_dir/$scenario.runtime.tsv
+      cat <<GP
+set title "$scenario: blocking threads"
+set yrange [0:$((threads_max + 1))]
+set ylabel "threads"
+plot "$file" using 1:2 with steps lw 2 title "blocking threads"
+set title "$scenario: blocking-queue depth"
+set yrange [0:$((depth_max + 1))]
+set ylabel "jobs waiting"
+plot "$file" using 1:3 with steps lw 2 title "queue depth"
+set title "$scenario: worker busy ratio"
+set yrange [0:1.1]
+set ylabel "busy / wall time"
+plot for [c=4:$columns] "$file" using 1:c with lines lw 2 title sprintf("worker %d", c - 4)
+GP
+    done
+    echo "unset multiplot"
+  } | gnuplot
+}
+
+write_report() {
+  local report=$out/report.md scenario
+  local cpu_model
+  cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  local target_text workers_text
+  if [[ -n $url ]]; then
+    target_text="the server at $url"
+  else
+    target_text="brigade $target_version (\`$brigade_bin\`${brigade_args[*]:+ with \`${brigade_args[*]}\`}), a fresh process per scenario on a loopback port"
+  fi
+  workers_text=${target_workers:-"(unknown)"}
+
+  plot_latency
+  plot_headline
+  plot_runtime runtime-offload-vs-antipattern offload antipattern
+  for scenario in plaintext pipelined mixed baseline; do plot_runtime "runtime-$scenario" "$scenario"; done
+
+  {
+    echo "# Brigade load test"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($cpu_model) against"
+    echo "$target_text; $workers_text async workers. Load from $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+    echo "on the same machine (it shares the CPUs with the server), ${duration} s per scenario."
+    echo "Latencies in milliseconds, as wrk measures them from its side of the loopback."
+    echo
+    if [[ -f $work_dir/offload.json || -f $work_dir/antipattern.json ]]; then
+      echo "## GET / while the server does heavy work: offloaded vs on the workers"
+      echo
+      echo "A wrk process measures GET / on $probe_connections connections while a second one keeps"
+      echo "$load_connections connections busy with slow requests. \`/cpu?work=$cpu_work\` hashes on the blocking"
+      if [[ -f $work_dir/cpu-ms.txt ]]; then
+        echo "pool and took $(cat "$work_dir/cpu-ms.txt") ms on an idle server; \`/block?ms=$(block_ms_used)\` sleeps on a"
+      else
+        echo "pool; \`/block?ms=$(block_ms_used)\` sleeps on a"
+      fi
+      echo "worker thread for as long, the anti-pattern the runtime's blocking pool exists to avoid."
+      echo
+      echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+      headline_row baseline "alone"
+      headline_row offload "with /cpu?work=$cpu_work (blocking pool)"
+      headline_row antipattern "with /block?ms=$(block_ms_used) (on the workers)"
+      echo
+      [[ -f $out/headline.png ]] && echo "![GET / latency, offloaded vs blocking](headline.png)" && echo
+      if [[ -f $out/runtime-offload-vs-antipattern.png ]]; then
+        echo "What the runtime's metrics showed meanwhile (sampled from /metrics every ${sample_interval} s):"
+        echo
+        echo "![runtime during offload and anti-pattern](runtime-offload-vs-antipattern.png)"
+        echo
+      fi
+    fi
+    echo "## Throughput and latency"
+    echo
+    echo "| scenario | what | wrk threads × connections | req/s | p50 | p90 | p99 | max | socket errors (connect/read/write/timeout) | non-2xx |"
+    echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    for scenario in "${scenarios[@]}"; do scenario_row "$scenario"; done
+    echo
+    [[ -f $out/latency.png ]] && echo "![latency percentiles per scenario](latency.png)" && echo
+    echo "## The runtime during each scenario"
+    echo
+    if compgen -G "$work_dir/*.runtime.tsv" >/dev/null && [[ -n $(cat "$work_dir"/*.runtime.tsv) ]]; then
+      echo "From \`/metrics\`, every ${sample_interval} s: \`brigade_runtime_blocking_threads\`,"
+      echo "\`brigade_runtime_blocking_queue_depth\`, and each worker's busy ratio (the growth of"
+      echo "\`brigade_runtime_worker_busy_seconds_total{worker}\` over the wall time between samples)."
+      echo
+      echo "| scenario | samples | blocking threads (max) | blocking-queue depth (max) | worker busy (mean, per worker) |"
+      echo "| --- | ---: | ---: | ---: | --- |"
+      for scenario in "${scenarios[@]}"; do runtime_row "$scenario"; done
+      echo
+      for scenario in plaintext pipelined mixed baseline; do
+        [[ -f $out/runtime-$scenario.png ]] && echo "![runtime during $scenario](runtime-$scenario.png)" && echo
+      done
+    else
+      echo "No samples: the target's \`/metrics\` did not answer with the runtime metrics."
+      echo
+    fi
+    echo "## Files"
+    echo
+    echo "\`data/\` holds each wrk run's output (\`*.wrk.txt\`) and its JSON summary (\`*.json\`, printed by"
+    echo "the scenario's \`done()\`), the raw /metrics samples (\`*.samples.tsv\`: seconds, blocking threads,"
+    echo "queue depth, busy seconds per worker) and the ratios plotted (\`*.runtime.tsv\`)."
+  } >"$report"
+}
