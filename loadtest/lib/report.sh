@@ -16,7 +16,7 @@ describe_scenario() {
 }
 
 block_ms_used() {
-  cat "$work_dir/block-ms.txt" 2>/dev/null || cat "$work_dir/cpu-ms.txt" 2>/dev/null || echo 20
+  cat "$work_dir/block-ms.txt" 2>/dev/null || echo "?"
 }
 
 connections_of() {
@@ -226,12 +226,14 @@ write_report() {
       echo
       echo "A wrk process measures GET / on $probe_connections connections while a second one keeps"
       echo "$load_connections connections busy with slow requests. \`/cpu?work=$cpu_work\` hashes on the blocking"
-      if [[ -f $work_dir/cpu-ms.txt ]]; then
-        echo "pool and took $(cat "$work_dir/cpu-ms.txt") ms on an idle server; \`/block?ms=$(block_ms_used)\` sleeps on a"
+      local cpu_ms
+      cpu_ms=$(cat "$work_dir/cpu-ms.txt" 2>/dev/null || echo "?")
+      echo "pool and took $cpu_ms ms on an idle server; \`/block?ms=$(block_ms_used)\` sleeps on a worker"
+      if [[ $cpu_ms == "$(block_ms_used)" ]]; then
+        echo "thread for as long, the anti-pattern the runtime's blocking pool exists to avoid."
       else
-        echo "pool; \`/block?ms=$(block_ms_used)\` sleeps on a"
+        echo "thread (--block-ms), the anti-pattern the runtime's blocking pool exists to avoid."
       fi
-      echo "worker thread for as long, the anti-pattern the runtime's blocking pool exists to avoid."
       echo
       echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
       echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
