@@ -65,19 +65,21 @@ column_max() {
   awk -F'\t' -v c="$2" 'NF >= c { if (!seen || $c > m) m = $c; seen = 1 } END { print seen ? m : "–" }' "$1"
 }
 
-# "87%, 91%": each worker's mean busy ratio over the run.
+# "87%, 91%": each worker's busy ratio over the whole run, from the first and last raw samples.
 busy_means() {
-  awk -F'\t' '{ for (i = 4; i <= NF; i++) { sum[i] += $i }; n++; last = NF }
-    END { if (!n) { print "–"; exit }
-          for (i = 4; i <= last; i++) out = out (i > 4 ? ", " : "") sprintf("%.0f%%", 100 * sum[i] / n)
+  awk -F'\t' 'NR == 1 { t0 = $1; for (i = 4; i <= NF; i++) b0[i] = $i }
+    { t = $1; n = NF; for (i = 4; i <= NF; i++) b[i] = $i }
+    END { if (NR < 2 || t <= t0) { print "–"; exit }
+          for (i = 4; i <= n; i++) out = out (i > 4 ? ", " : "") sprintf("%.0f%%", 100 * (b[i] - b0[i]) / (t - t0))
           print out }' "$1"
 }
 
 runtime_row() {
   local scenario=$1 file=$work_dir/$1.runtime.tsv
   [[ -f $file ]] || return 0
-  printf '| %s | %s | %s | %s | %s |\n' "$scenario" "$(wc -l <"$file")" \
-    "$(column_max "$file" 2)" "$(column_max "$file" 3)" "$(busy_means "$file")"
+  local samples=$work_dir/$1.samples.tsv
+  printf '| %s | %s | %s | %s | %s |\n' "$scenario" "$(wc -l <"$samples")" \
+    "$(column_max "$samples" 2)" "$(column_max "$samples" 3)" "$(busy_means "$samples")"
 }
 
 gnuplot_common() {
@@ -174,20 +176,23 @@ plot_runtime() {
     printf 'set output "%s/%s.png"\n' "$out" "$name"
     printf 'set terminal pngcairo size %d,720 font "sans,10" noenhanced\n' $((480 * ${#present[@]} + 120))
     printf 'set multiplot layout 3,%d columnsfirst\n' "${#present[@]}"
-    printf 'set xlabel "seconds"\nset key top right\n'
+    printf 'set xlabel "seconds"\nset xrange [0:*]\nset key top left horizontal\n'
     for scenario in "${present[@]}"; do
       file=$work_dir/$scenario.runtime.tsv
       cat <<GP
 set title "$scenario: blocking threads"
 set yrange [0:$((threads_max + 1))]
+set ytics $(((threads_max + 5) / 6))
 set ylabel "threads"
-plot "$file" using 1:2 with steps lw 2 title "blocking threads"
+plot "$file" using 1:2 with steps lw 2 notitle
 set title "$scenario: blocking-queue depth"
 set yrange [0:$((depth_max + 1))]
+set ytics $(((depth_max + 5) / 6))
 set ylabel "jobs waiting"
-plot "$file" using 1:3 with steps lw 2 title "queue depth"
-set title "$scenario: worker busy ratio"
-set yrange [0:1.1]
+plot "$file" using 1:3 with steps lw 2 notitle
+set title "$scenario: worker busy ratio (over ${busy_window} s)"
+set yrange [0:1.5]
+set ytics 0.25
 set ylabel "busy / wall time"
 plot for [c=4:$columns] "$file" using 1:c with lines lw 2 title sprintf("worker %d", c - 4)
 GP
@@ -261,9 +266,10 @@ write_report() {
     if compgen -G "$work_dir/*.runtime.tsv" >/dev/null && [[ -n $(cat "$work_dir"/*.runtime.tsv) ]]; then
       echo "From \`/metrics\`, every ${sample_interval} s: \`brigade_runtime_blocking_threads\`,"
       echo "\`brigade_runtime_blocking_queue_depth\`, and each worker's busy ratio (the growth of"
-      echo "\`brigade_runtime_worker_busy_seconds_total{worker}\` over the wall time between samples)."
+      echo "\`brigade_runtime_worker_busy_seconds_total{worker}\` over the last ${busy_window} s of wall time; busy"
+      echo "time is counted when a poll ends, so a worker blocked in one long poll can show a little over 1)."
       echo
-      echo "| scenario | samples | blocking threads (max) | blocking-queue depth (max) | worker busy (mean, per worker) |"
+      echo "| scenario | samples | blocking threads (max) | blocking-queue depth (max) | worker busy (whole run, per worker) |"
       echo "| --- | ---: | ---: | ---: | --- |"
       for scenario in "${scenarios[@]}"; do runtime_row "$scenario"; done
       echo

@@ -31,13 +31,20 @@ sample_metrics() {
 }
 
 # Turns the samples into what is plotted: seconds, blocking threads, queue depth, and each
-# worker's busy ratio over the interval since the previous sample.
+# worker's busy ratio over the last `window` seconds (at least one sample interval). A worker's
+# busy time grows when a poll ends, so a poll that blocks for tens of milliseconds lands in one
+# interval whole: over short intervals the ratio swings past 1 and back. A window of a second
+# keeps the swings small while still showing the run's shape.
 busy_ratios() {
-  awk -F'\t' -v OFS='\t' '
-    NR > 1 && $1 > previous_t {
+  awk -F'\t' -v OFS='\t' -v window="$2" '
+    {
+      t[NR] = $1
+      for (i = 4; i <= NF; i++) busy[NR, i] = $i
+      first = NR
+      while (first > 1 && t[NR] - t[first] < window) first--
+      if (first == NR || t[NR] <= t[first]) next
       line = $1 OFS $2 OFS $3
-      for (i = 4; i <= NF; i++) line = line OFS sprintf("%.3f", ($i - previous[i]) / ($1 - previous_t))
+      for (i = 4; i <= NF; i++) line = line OFS sprintf("%.3f", (busy[NR, i] - busy[first, i]) / (t[NR] - t[first]))
       print line
-    }
-    { previous_t = $1; for (i = 4; i <= NF; i++) previous[i] = $i }' "$1"
+    }' "$1"
 }
