@@ -209,7 +209,7 @@ write_report() {
   if [[ -n $url ]]; then
     target_text="the server at $url"
   else
-    target_text="brigade $target_version (\`$brigade_bin\`${brigade_args[*]:+ with \`${brigade_args[*]}\`}), a fresh process per scenario on a loopback port"
+    target_text="brigade $target_version (\`${brigade_bin#"$repo/"}\`${brigade_args[*]:+ with \`${brigade_args[*]}\`}), a fresh process per scenario on a loopback port"
   fi
   workers_text=${target_workers:-"(unknown)"}
 
