@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
@@ -368,6 +369,38 @@ TEST(FanoutEndpoint, BoundsAndBadParameters) {
     SCOPED_TRACE(target);
     expect_json_error(client.get(target), 400);
   }
+}
+
+// A fan-out still waiting at the shutdown's grace deadline is aborted with its children: the
+// process exits 0 without waiting for them to wake.
+TEST(FanoutEndpoint, ShutdownAbortsAnUnfinishedFanout) {
+  ChildProcess server(kBinary,
+                      std::vector<std::string>{"--listen", "127.0.0.1:0", "--worker-threads", "2",
+                                               "--grace-period", "200ms"});
+  const auto line = server.wait_for_stderr_line("brigade started", kStartTimeout);
+  ASSERT_TRUE(line) << server.stderr_text();
+  const std::uint16_t port = port_of(*line);
+
+  auto pending = std::async(std::launch::async, [port]() -> unsigned {
+    try {
+      return Client(port).get("/fanout?n=100&ms=10000").result_int();
+    } catch (const boost::system::system_error&) {
+      return 0u;  // the connection was closed without an answer
+    }
+  });
+  // Wait until the children are alive (the asking connection and the listener are more tasks).
+  int alive = 0;
+  for (int attempt = 0; attempt < 100 && alive < 100; ++attempt) {
+    std::this_thread::sleep_for(20ms);
+    const json::object snapshot = parse_object(Client(port).get("/debug/runtime"));
+    alive = snapshot.at("tasks").as_object().at("alive").to_number<int>();
+  }
+  ASSERT_GE(alive, 100);
+
+  server.signal(SIGTERM);
+  // Far less than the children's 10 s sleep: they were not waited for.
+  EXPECT_EQ(server.wait_exit_code(5s), 0) << server.stderr_text();
+  EXPECT_NE(pending.get(), 200u);
 }
 
 // --- GET /block?ms= -----------------------------------------------------------------------------
