@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
+#include "brigade/handlers/metrics.hpp"
 #include "brigade/server/router.hpp"
 
 // One function per endpoint group, each in its own file; routes.cpp calls them all.
@@ -15,5 +17,7 @@ void add_echo_routes(server::Router& router);
 void add_sleep_routes(server::Router& router);
 // GET /healthz, GET /readyz
 void add_probe_routes(server::Router& router, std::function<bool()> is_ready);
+// GET /metrics
+void add_metrics_routes(server::Router& router, std::shared_ptr<const Metrics> metrics);
 
 }  // namespace brigade::handlers::detail

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
+#include "brigade/handlers/metrics.hpp"
 #include "brigade/server/router.hpp"
 
 namespace brigade::handlers {
@@ -13,6 +15,8 @@ struct RouteContext {
   // it returns false (draining). Called on a worker thread for each probe, so it must be cheap
   // and thread-safe. Unset: always ready.
   std::function<bool()> is_ready;
+  // What GET /metrics serves. Unset: no /metrics route.
+  std::shared_ptr<const Metrics> metrics;
 };
 
 // Registers the endpoints on `router`:
@@ -22,6 +26,7 @@ struct RouteContext {
 //   GET  /sleep?ms= waits ms (0..60000) on an async timer, then {"slept_ms":ms}
 //   GET  /healthz   200 {"status":"ok"} while the process runs
 //   GET  /readyz    200 while serving, 503 while draining
+//   GET  /metrics   the Prometheus text exposition of context.metrics (when set)
 // Throws std::invalid_argument if `router` already has one of these routes.
 void add_routes(server::Router& router, RouteContext context);
 
