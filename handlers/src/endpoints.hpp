@@ -3,8 +3,11 @@
 #include <functional>
 #include <memory>
 
-#include "brigade/handlers/metrics.hpp"
 #include "brigade/server/router.hpp"
+
+namespace brigade::handlers {
+class Metrics;  // brigade/handlers/metrics.hpp
+}
 
 // One function per endpoint group, each in its own file; routes.cpp calls them all.
 namespace brigade::handlers::detail {

@@ -3,10 +3,11 @@
 #include <functional>
 #include <memory>
 
-#include "brigade/handlers/metrics.hpp"
 #include "brigade/server/router.hpp"
 
 namespace brigade::handlers {
+
+class Metrics;  // brigade/handlers/metrics.hpp
 
 // What the endpoints need from the program that serves them. The composition root fills it in;
 // the handlers never see the Server or the configuration themselves.
