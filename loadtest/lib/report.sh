@@ -223,7 +223,8 @@ write_report() {
     echo
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($cpu_model) against"
     echo "$target_text; $workers_text async workers. Load from $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
-    echo "on the same machine (it shares the CPUs with the server), ${duration} s per scenario."
+    echo "on the same machine (it shares the CPUs with the server), ${duration} s per scenario. The"
+    echo "machine's load average (1 min) was $load_before before the run and $(cut -d' ' -f1 /proc/loadavg) after it."
     echo "Latencies in milliseconds, as wrk measures them from its side of the loopback."
     echo
     if [[ -f $work_dir/offload.json || -f $work_dir/antipattern.json ]]; then

@@ -10,7 +10,7 @@ import { BASE_URL, P99_MS, durationEnv, integerEnv } from './settings.js';
 const refused = new Rate('load_refused');
 
 /**
- * @param {string} loadPath the path the load scenario requests, e.g. /cpu?work=3000
+ * @param {string} loadPath the path the load scenario requests, e.g. /cpu?work=10000
  * @returns {import('k6/options').Options}
  */
 export function pairedOptions(loadPath) {
