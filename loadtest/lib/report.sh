@@ -42,7 +42,7 @@ scenario_row() {
   fi
   jq -r --arg name "$scenario" --arg what "$(describe_scenario "$scenario")" \
     --arg conns "$(connections_of "$scenario")" --arg statuses "$(statuses_text "$file")" '
-    def ms: . * 100 | round / 100;
+    def ms: if . == null then "n/a" else . * 100 | round / 100 end;
     "| \($name) | \($what) | \($conns) | \(.requests_per_s | round) | \(.latency_ms.p50 | ms) | \(.latency_ms.p90 | ms) | \(.latency_ms.p99 | ms) | \(.latency_ms.max | ms) | \(.errors | "\(.connect)/\(.read)/\(.write)/\(.timeout)") | \($statuses) |"' "$file"
 }
 
@@ -56,7 +56,7 @@ headline_row() {
     load_statuses=$(statuses_text "$load")
   fi
   jq -r --arg heading "$label" --arg rate "$load_rate" --arg statuses "$load_statuses" '
-    def ms: . * 100 | round / 100;
+    def ms: if . == null then "n/a" else . * 100 | round / 100 end;
     "| \($heading) | \(.latency_ms.p50 | ms) | \(.latency_ms.p90 | ms) | \(.latency_ms.p99 | ms) | \(.latency_ms.max | ms) | \(.requests_per_s | round) | \(if $rate == "" then "–" else $rate end) | \(if $statuses == "" then "–" else $statuses end) |"' "$file"
 }
 
@@ -102,7 +102,7 @@ plot_latency() {
   done
   [[ -s $table ]] || return 0
   local floor
-  floor=$(awk -F'\t' '{ for (i = 2; i <= 4; i++) if (!m || $i < m) m = $i } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
+  floor=$(awk -F'\t' '{ for (i = 2; i <= 4; i++) if ($i != "" && (!m || $i + 0 < m)) m = $i + 0 } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
   {
     gnuplot_common
     cat <<GP
@@ -113,6 +113,7 @@ set logscale y
 set yrange [$floor:*]
 set style data histograms
 set style histogram clustered gap 1
+set datafile separator "\t"
 plot "$table" using 2:xtic(1) title "p50", "" using 3 title "p90", "" using 4 title "p99"
 GP
   } | gnuplot
@@ -135,7 +136,7 @@ plot_headline() {
   done
   [[ -s $table ]] || return 0
   local floor
-  floor=$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if (!m || $i < m) m = $i } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
+  floor=$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if ($i != "" && (!m || $i + 0 < m)) m = $i + 0 } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
   {
     gnuplot_common
     cat <<GP
@@ -261,6 +262,11 @@ write_report() {
     echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
     for scenario in "${scenarios[@]}"; do scenario_row "$scenario"; done
     echo
+    if jq -e 'select(.latency_note != null)' "$work_dir"/*.json >/dev/null 2>&1; then
+      echo "n/a: a percentile wrk could not place (its coordinated-omission correction adds samples"
+      echo "below the recorded minimum, which its percentile walk skips); it is left out, not guessed."
+      echo
+    fi
     [[ -f $out/latency.png ]] && echo "![latency percentiles per scenario](latency.png)" && echo
     echo "## The runtime during each scenario"
     echo

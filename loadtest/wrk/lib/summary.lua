@@ -124,6 +124,21 @@ function M.install(scenario)
         end
       end
     end
+    -- wrk corrects its latency histogram for coordinated omission after the run, and the
+    -- correction can add samples below the recorded minimum, which its percentile walk starts
+    -- from: a high percentile then comes back as 0 (seen with pipelining). Such a percentile is
+    -- reported as unknown (null), never as a number wrk did not measure.
+    local percentiles, note = {}, nil
+    local previous = 0
+    for _, p in ipairs({ 50, 90, 99 }) do
+      local value = latency:percentile(p)
+      if value < previous or (value == 0 and latency.max > 0) then
+        note = "wrk could not place some percentiles after its coordinated-omission correction"
+      else
+        percentiles[p] = ms(value)
+        previous = value
+      end
+    end
     local errors = summary.errors
     local line = {
       scenario = scenario,
@@ -133,12 +148,13 @@ function M.install(scenario)
       requests_per_s = seconds > 0 and summary.requests / seconds or 0,
       bytes = summary.bytes,
       latency_ms = {
-        p50 = ms(latency:percentile(50)),
-        p90 = ms(latency:percentile(90)),
-        p99 = ms(latency:percentile(99)),
+        p50 = percentiles[50],
+        p90 = percentiles[90],
+        p99 = percentiles[99],
         max = ms(latency.max),
         mean = ms(latency.mean),
       },
+      latency_note = note,
       errors = {
         connect = errors.connect,
         read = errors.read,
