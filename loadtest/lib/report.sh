@@ -131,12 +131,18 @@ plot_headline() {
       offload) label="with /cpu (blocking pool)" ;;
       antipattern) label="with /block (on the workers)" ;;
     esac
-    jq -r --arg heading "$label" '[$heading, .latency_ms.p50, .latency_ms.p99] | @tsv' \
+    # Rounded as in the table, so that the bars' labels read the same.
+    jq -r --arg heading "$label" '
+      def ms: if . == null then null else . * 100 | round / 100 end;
+      [$heading, (.latency_ms.p50 | ms), (.latency_ms.p99 | ms)] | @tsv' \
       "$work_dir/$scenario.json" >>"$table"
   done
   [[ -s $table ]] || return 0
   local floor
   floor=$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if ($i != "" && (!m || $i + 0 < m)) m = $i + 0 } END { print (m > 0 ? m : 0.01) / 2 }' "$table")
+  # Headroom above the tallest bar for its label.
+  local ceiling
+  ceiling=$(awk -F'\t' '{ for (i = 2; i <= 3; i++) if ($i + 0 > m) m = $i + 0 } END { print (m > 0 ? m : 1) * 3 }' "$table")
   {
     gnuplot_common
     cat <<GP
@@ -144,7 +150,7 @@ set output "$out/headline.png"
 set title "GET / latency while other requests keep the server busy (same work: offloaded vs blocking)"
 set ylabel "milliseconds (log scale)"
 set logscale y
-set yrange [$floor:*]
+set yrange [$floor:$ceiling]
 set style data histograms
 set style histogram clustered gap 1
 set datafile separator "\t"
@@ -165,9 +171,10 @@ plot_runtime() {
     [[ -s $work_dir/$scenario.runtime.tsv ]] && present+=("$scenario")
   done
   ((${#present[@]} > 0)) || return 0
-  local threads_max=1 depth_max=1 columns=4 file value
+  local threads_max=1 depth_max=1 columns=4 seconds=1 file value
   for scenario in "${present[@]}"; do
     file=$work_dir/$scenario.runtime.tsv
+    value=$(awk -F'\t' '{ t = $1 } END { print int(t) + 1 }' "$file"); ((value > seconds)) && seconds=$value
     value=$(column_max "$file" 2); ((value > threads_max)) && threads_max=$value
     value=$(column_max "$file" 3); ((value > depth_max)) && depth_max=$value
     value=$(awk -F'\t' '{ print NF; exit }' "$file"); ((value > columns)) && columns=$value
@@ -177,7 +184,7 @@ plot_runtime() {
     printf 'set output "%s/%s.png"\n' "$out" "$name"
     printf 'set terminal pngcairo size %d,720 font "sans,10" noenhanced\n' $((480 * ${#present[@]} + 120))
     printf 'set multiplot layout 3,%d columnsfirst\n' "${#present[@]}"
-    printf 'set xlabel "seconds"\nset xrange [0:*]\nset key top left horizontal\n'
+    printf 'set xlabel "seconds"\nset xrange [0:%d]\nset key top left horizontal\n' "$seconds"
     for scenario in "${present[@]}"; do
       file=$work_dir/$scenario.runtime.tsv
       cat <<GP
