@@ -12,7 +12,8 @@
 namespace brigade::app {
 
 runtime::Builder runtime_builder(const config::Settings& settings);
-// With an AccessLog observer writing through `log` when access_log is on.
+// With an AccessLog observer writing through `log` when access_log is on. TLS (options.tls) is
+// the caller's: loading the certificate and key can fail, and is reported as a start-up error.
 server::ServerOptions server_options(const config::Settings& settings, const Logger& log);
 
 // Every setting as a log field, with the value spelled as --print-config spells it.
