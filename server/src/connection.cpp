@@ -384,7 +384,7 @@ runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const R
                   .keep_alive = false});
   observe(request, response.status, out.size() - before);
   if (!patient) {
-    try_flush();
+    if (try_flush()) transport_.close_notify(stream_);
     co_return;
   }
   if (!try_flush()) {

@@ -1,5 +1,6 @@
 #include "tls_transport.hpp"
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 
 #include <algorithm>
@@ -14,6 +15,9 @@ namespace {
 constexpr std::size_t kWriteChunk = 16 * 1024;
 // Ciphertext taken from the socket per read: a full record and its header.
 constexpr std::size_t kReceiveChunk = 16 * 1024 + 512;
+// A memory BIO keeps the largest buffer it ever needed. Past this (a handshake and small requests
+// stay well below it), an idle connection swaps it for an empty one.
+constexpr std::size_t kMaxIdleBioBuffer = 4 * 1024;
 
 // Where ciphertext passes through on its way between the socket and a memory BIO. Used only
 // inside one non-suspending call, so one per thread serves every connection on it.
@@ -24,6 +28,14 @@ std::span<std::byte> scratch() noexcept {
 
 int clamp_int(std::size_t size) noexcept {
   return static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+}
+
+// An empty memory BIO that holds a large buffer.
+bool grown(BIO* bio) noexcept {
+  if (BIO_ctrl_pending(bio) != 0) return false;
+  BUF_MEM* memory = nullptr;
+  BIO_get_mem_ptr(bio, &memory);
+  return memory != nullptr && memory->max > kMaxIdleBioBuffer;
 }
 
 }  // namespace
@@ -141,6 +153,26 @@ runtime::Task<bool> TlsTransport::write_all(runtime::net::TcpStream& stream,
       co_return false;
     }
     data = data.subspan(chunk);
+  }
+}
+
+void TlsTransport::set_idle(bool idle) noexcept {
+  idle_ = idle;
+  if (idle) shed_grown_buffers();
+}
+
+void TlsTransport::shed_grown_buffers() noexcept {
+  if (grown(in_)) {
+    if (BIO* fresh = BIO_new(BIO_s_mem()); fresh != nullptr) {
+      SSL_set0_rbio(ssl_.get(), fresh);  // frees the old one
+      in_ = fresh;
+    }
+  }
+  if (grown(out_)) {
+    if (BIO* fresh = BIO_new(BIO_s_mem()); fresh != nullptr) {
+      SSL_set0_wbio(ssl_.get(), fresh);
+      out_ = fresh;
+    }
   }
 }
 

@@ -52,13 +52,15 @@ class TlsTransport {
   // Whether try_read may give bytes without the socket becoming readable: decrypted bytes are
   // left, or whole records that were not decrypted yet (the read buffer was full).
   bool has_buffered_input() const noexcept;
-  // Whether the connection waits between requests (where closing it is graceful).
-  void set_idle(bool idle) noexcept { idle_ = idle; }
+  // Whether the connection waits between requests (where closing it is graceful). Going idle,
+  // a memory BIO that a large body grew is given back.
+  void set_idle(bool idle) noexcept;
   // Queues close_notify after what was written and tries once to send it, without waiting.
   void close_notify(runtime::net::TcpStream& stream) noexcept;
 
  private:
   void close_notify_now() noexcept;
+  void shed_grown_buffers() noexcept;
   // Ciphertext from the socket into in_ (one non-blocking read).
   IoResult receive() noexcept;
   // Ciphertext from out_ to the socket, as much as it takes without blocking (done: all of it).

@@ -391,6 +391,15 @@ class TlsClient {
     return error;
   }
 
+  // Sends close_notify and waits for the server's.
+  beast::error_code shutdown() {
+    beast::error_code error;
+    lowest().expires_after(kClientTimeout);
+    stream_.async_shutdown([&error](beast::error_code e) { error = e; });
+    run();
+    return error;
+  }
+
   // Drops the TCP connection without close_notify.
   void vanish() { lowest().socket().close(); }
 
@@ -664,6 +673,15 @@ TEST(Tls, ConnectionCloseEndsWithCloseNotify) {
   EXPECT_TRUE(is_eof(end)) << end.message();
 }
 
+TEST(Tls, ClientCloseNotifyIsAnswered) {
+  TestServer server;
+  const auto client = TlsClient::open(server.port());
+  EXPECT_EQ(client->get("/").result_int(), 200);
+  const beast::error_code error = client->shutdown();
+  EXPECT_FALSE(error) << error.message();
+  EXPECT_TRUE(eventually([&] { return server.server().active_connections() == 0; }));
+}
+
 TEST(Tls, IdleKeepAliveTimeoutEndsWithCloseNotify) {
   ServerOptions options = tls_options();
   options.keep_alive_timeout = 300ms;
@@ -685,6 +703,8 @@ TEST(Tls, HeaderTimeoutAnswers408) {
   const auto response = client->read();
   EXPECT_EQ(response.result_int(), 408);
   EXPECT_FALSE(response.keep_alive());
+  const beast::error_code end = client->read_end();
+  EXPECT_TRUE(is_eof(end)) << end.message();
 }
 
 TEST(Tls, BodyOverTheLimitGets413) {
