@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "brigade/runtime/coop.hpp"
@@ -444,28 +445,49 @@ class Readable {
   TcpStream::Readable inner_;
 };
 
+// An accepted TLS connection: the registration, and the session as a member of the derived
+// class, so that it is destroyed before the base's stream (its destructor may still write
+// close_notify to it).
+class TlsConnection : public RegisteredConnection {
+ public:
+  TlsConnection(RegisteredConnection connection, SSL_CTX* context) noexcept
+      : RegisteredConnection(std::move(connection)), transport_(context) {}
+
+  TlsTransport& transport() noexcept { return transport_; }
+
+ private:
+  TlsTransport transport_;
+};
+
+// A plain connection's transport has no state: one object serves them all, and an idle
+// connection's frame holds none.
+constinit PlainTransport plain_transport;
+
+PlainTransport& transport_of(RegisteredConnection& /*connection*/) noexcept {
+  return plain_transport;
+}
+TlsTransport& transport_of(TlsConnection& connection) noexcept { return connection.transport(); }
+
 // The TLS handshake, before the first request. The connection counts as idle meanwhile (it has
 // no request yet): shutdown closes it at once, like any idle one.
-runtime::Task<bool> accept_tls(RegisteredConnection& connection, TlsTransport& transport) {
+runtime::Task<bool> accept_tls(TlsConnection& connection) {
   const std::chrono::milliseconds limit = connection.core().options.tls_handshake_timeout;
   connection.slot().enter_idle(coarse_now() + limit);
   if (connection.core().closing.load(std::memory_order_seq_cst) &&
       !has_pending_input(connection.stream().native_handle())) {
     co_return false;
   }
-  const auto done = co_await runtime::timeout(limit, transport.handshake(connection.stream()));
+  const auto done =
+      co_await runtime::timeout(limit, connection.transport().handshake(connection.stream()));
   if (!done || !*done) co_return false;
   co_return connection.slot().try_activate();
 }
 
-template <class Transport>
-runtime::Task<void> serve_over(RegisteredConnection connection, Transport moved_transport) {
-  // A local, so that it goes before the connection's stream: the order in which a coroutine's
-  // parameters are destroyed is not one to rely on, and the TLS transport's destructor may still
-  // write close_notify to the stream.
-  Transport transport = std::move(moved_transport);
-  if constexpr (Transport::kHandshake) {
-    const bool accepted = co_await accept_tls(connection, transport);
+// The task of a connection, RegisteredConnection (plain TCP) or TlsConnection.
+template <class Connection>
+runtime::Task<void> serve_over(Connection connection) {
+  if constexpr (std::is_same_v<Connection, TlsConnection>) {
+    const bool accepted = co_await accept_tls(connection);
     if (!accepted) co_return;
   }
   // No references to the connection's parts as locals: each would take a slot in this frame,
@@ -474,12 +496,12 @@ runtime::Task<void> serve_over(RegisteredConnection connection, Transport moved_
   for (;;) {
     // Bytes the TLS layer holds already are served without waiting for the socket (a plain
     // connection never has any: this is compiled out).
-    if (!transport.has_buffered_input()) {
+    if (!transport_of(connection).has_buffered_input()) {
       // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
       // new connection has header_timeout to start its first request (as in nginx); between
       // requests it has keep_alive_timeout.
       connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served));
-      transport.set_idle(true);
+      transport_of(connection).set_idle(true);
       // After enter_idle, both sequentially consistent: either this sees `closing`, or
       // shutdown's sweep sees this connection idle and closes it. A request already sent is
       // still answered.
@@ -489,9 +511,10 @@ runtime::Task<void> serve_over(RegisteredConnection connection, Transport moved_
       }
       const bool readable = co_await Readable(connection.stream());
       if (!readable || !connection.slot().try_activate()) co_return;
-      transport.set_idle(false);
+      transport_of(connection).set_idle(false);
     }
-    const bool go_on = co_await serve_requests(connection.core(), connection.stream(), transport);
+    const bool go_on =
+        co_await serve_requests(connection.core(), connection.stream(), transport_of(connection));
     if (!go_on) co_return;
     served = true;
   }
@@ -500,12 +523,12 @@ runtime::Task<void> serve_over(RegisteredConnection connection, Transport moved_
 }  // namespace
 
 runtime::Task<void> serve_connection(RegisteredConnection connection) {
-  return serve_over(std::move(connection), PlainTransport{});
+  return serve_over(std::move(connection));
 }
 
 runtime::Task<void> serve_tls_connection(RegisteredConnection connection) {
   SSL_CTX* const context = TlsContextAccess::native(*connection.core().options.tls);
-  return serve_over(std::move(connection), TlsTransport(context));
+  return serve_over(TlsConnection(std::move(connection), context));
 }
 
 }  // namespace brigade::server::detail
