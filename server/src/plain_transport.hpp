@@ -11,8 +11,8 @@ namespace brigade::server::detail {
 // The connection's bytes as they are on the socket. The connection code is written once,
 // against this shape, and compiled for each transport (see TlsTransport), so the plain path
 // stays the direct system calls it was: every member is an inline forward to socket_io or
-// TcpStream, and the stream is passed in rather than held, so an idle connection's frame does
-// not grow.
+// TcpStream. It holds nothing (the stream is passed in), so one object serves every plain
+// connection and an idle connection's frame does not grow.
 struct PlainTransport {
   static constexpr bool kHandshake = false;
 
