@@ -20,10 +20,12 @@ COPY . .
 
 # ccache keys on paths relative to CCACHE_BASEDIR, with the working directory left out of the
 # hash, so objects compiled here and in a checkout on the host (with the same settings) are shared.
+# It also hashes LANG: C.UTF-8 is what Debian hosts set (/etc/default/locale).
 # container-test.sh bind-mounts the host's cache over the cache mount below.
 ENV CCACHE_DIR=/root/.cache/ccache \
     CCACHE_BASEDIR=/src \
-    CCACHE_NOHASHDIR=1
+    CCACHE_NOHASHDIR=1 \
+    LANG=C.UTF-8
 # Release, the server only: no tests, benchmarks or examples. Warnings are errors, as in CI's
 # release build: the same flags let that build's cache entries serve this one.
 RUN --mount=type=cache,target=/root/.cache/ccache \
