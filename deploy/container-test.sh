@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds Brigade's image from the Dockerfile with podman, runs it, and checks it as a user would:
-# GET /, POST /hash, GET /files/hello.txt/sha256 and GET /metrics answer; the HEALTHCHECK passes;
-# it runs as uid 10001; and SIGTERM while a GET /sleep?ms=2000 is in flight lets that request be
-# answered (with Connection: close, as during a drain) and the container exit 0.
+# GET /, POST /hash, GET /files/hello.txt/sha256 and GET /metrics answer; the compose stack's
+# Prometheus configuration (deploy/prometheus, mounted as compose mounts it) scrapes it as
+# brigade:8080; the HEALTHCHECK passes; it runs as uid 10001; and SIGTERM while a
+# GET /sleep?ms=2000 is in flight lets that request be answered (with Connection: close, as during
+# a drain) and the container exit 0.
 #
 # No image registry is needed: the base images are made with debootstrap from the Debian mirror
 # the host's apt sources name (deploy/containers/make-base-images.sh, cached after the first
@@ -11,7 +13,8 @@
 #
 # Usage: deploy/container-test.sh        (as root, from anywhere in the repository)
 # Environment: CCACHE_DIR (default ~/.cache/ccache), BRIGADE_IMAGE (default localhost/brigade:test)
-# Needs: podman, buildah, runc, slirp4netns, debootstrap, curl (Debian packages of those names).
+# Needs: podman, buildah, runc, slirp4netns, debootstrap, curl (Debian packages of those names),
+# and prometheus (Debian's, for its prometheus and promtool).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +24,7 @@ export CONTAINERS_CONF="$PWD/deploy/containers/containers.conf"
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}"
 readonly IMAGE="${BRIGADE_IMAGE:-localhost/brigade:test}"
 readonly CONTAINER="brigade-container-test-$$"
+readonly PROMETHEUS="brigade-container-test-prometheus-$$"
 # Short, so a SIGTERM that is not handled shows as podman's SIGKILL (exit 137) soon; longer than
 # the grace period the container is given, so a handled one always ends on its own.
 readonly GRACE_PERIOD=5s
@@ -33,7 +37,7 @@ test_start=$(date +%s)
 summary=()
 
 cleanup() {
-  podman rm --force --ignore "$CONTAINER" >/dev/null 2>&1 || true
+  podman rm --force --ignore "$PROMETHEUS" "$CONTAINER" >/dev/null 2>&1 || true
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -124,6 +128,7 @@ start_container() {
     --network slirp4netns:port_handler=slirp4netns \
     --publish 127.0.0.1::8080 \
     --env BRIGADE_GRACE_PERIOD="$GRACE_PERIOD" \
+    --add-host brigade:127.0.0.1 \
     "$IMAGE" >/dev/null 2>>"$workdir/podman.log" ||
     fail "podman run failed: $(cat "$workdir/podman.log")" || return
   local address
@@ -186,6 +191,41 @@ check_metrics() {
   fi
 }
 
+# The compose stack's Prometheus configuration, mounted as compose mounts it, scrapes the image
+# under its compose service name. Prometheus is Debian's (the registry's image is out of reach),
+# run in a container that shares the server's network namespace, where `brigade` is 127.0.0.1.
+check_prometheus_scrape() {
+  local config=deploy/prometheus/prometheus.yml tool
+  if [[ ! -f "$config" ]]; then
+    echo "SKIPPED: no $config in this tree"
+    return
+  fi
+  for tool in prometheus promtool; do
+    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (Debian package prometheus)" || return
+  done
+  podman run --detach --name "$PROMETHEUS" --network "container:$CONTAINER" \
+    --volume "$PWD/deploy/prometheus:/etc/prometheus:ro" \
+    --volume "$(command -v prometheus):/usr/local/bin/prometheus:ro" \
+    --volume "$(command -v promtool):/usr/local/bin/promtool:ro" \
+    --entrypoint /usr/local/bin/prometheus \
+    docker.io/library/debian:bookworm-slim \
+    --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/tmp/prometheus \
+    --web.listen-address=127.0.0.1:9090 >/dev/null 2>>"$workdir/podman.log" ||
+    fail "cannot start Prometheus: $(cat "$workdir/podman.log")" || return
+  local tries up=""
+  for ((tries = 0; tries < 60; tries++)); do
+    up=$(podman exec "$PROMETHEUS" promtool query instant http://127.0.0.1:9090 'up{job="brigade"}' 2>&1) || true
+    [[ "$up" == *'instance="brigade:8080"'*'=> 1 @'* ]] && break
+    sleep 0.5
+  done
+  echo "${up:-no answer}"
+  if [[ "$up" != *'=> 1 @'* ]]; then
+    podman logs "$PROMETHEUS" 2>&1 | tail -n 20 >&2
+    fail "Prometheus did not scrape brigade:8080 within 30 s" || return
+  fi
+  podman rm --force "$PROMETHEUS" >/dev/null 2>>"$workdir/podman.log"
+}
+
 check_healthcheck() {
   local status
   status=$(podman healthcheck run "$CONTAINER" 2>&1) || fail "HEALTHCHECK failed: $status" || return
@@ -226,6 +266,7 @@ step get-root check_hello
 step post-hash check_hash
 step get-files check_files
 step get-metrics check_metrics
+step prometheus check_prometheus_scrape
 step healthcheck check_healthcheck
 step sigterm check_graceful_stop
 print_summary
