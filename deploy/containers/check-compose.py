@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checks deploy/compose.yaml against the files it wires together.
 
 No image registry is reachable here, so the stack cannot be started; this checks what would
@@ -13,7 +13,8 @@ break `compose up` or leave the dashboard empty:
 When podman-compose or docker-compose is installed, its `config` also has to accept the file.
 
 Usage: deploy/containers/check-compose.py [deploy/compose.yaml]
-Needs python3 and python3-yaml (Debian). Exit 0 when every check passes, 1 otherwise.
+Needs Debian's python3 and python3-yaml: it runs /usr/bin/python3, where python3-yaml installs,
+whatever python3 comes first on PATH. Exit 0 when every check passes, 1 otherwise.
 """
 
 import glob
@@ -155,7 +156,7 @@ def check_grafana(c: Checker, services: dict) -> None:
                 and (urlsplit(source.get("url", "")).hostname,
                      urlsplit(source.get("url", "")).port) == prometheus_address
                 for source in sources),
-            "grafana: no provisioned Prometheus data source at http://prometheus:%d" % prometheus_address[1])
+            f"grafana: no provisioned Prometheus data source at http://prometheus:{prometheus_address[1]}")
 
     providers = [provider for path in sorted(provisioning.glob("dashboards/*.y*ml"))
                  for provider in yaml.safe_load(path.read_text()).get("providers", [])]
