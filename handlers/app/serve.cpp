@@ -104,7 +104,10 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
   std::optional<server::Server> server;
   server::Router router;
   handlers::add_routes(
-      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; }});
+      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; },
+               .data_dir = settings.data_dir,
+               .hash_offload_threshold = settings.hash_offload_threshold,
+               .enable_block_endpoint = settings.enable_block_endpoint});
   server.emplace(server_options(settings, *log), std::move(router));
 
   std::vector fields{
