@@ -3,8 +3,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include "brigade/server/router.hpp"
+
+namespace brigade::handlers {
+class Metrics;  // brigade/handlers/metrics.hpp
+}
 
 // One function per endpoint group, each in its own file; routes.cpp calls them all.
 namespace brigade::handlers::detail {
@@ -17,6 +22,8 @@ void add_echo_routes(server::Router& router);
 void add_sleep_routes(server::Router& router);
 // GET /healthz, GET /readyz
 void add_probe_routes(server::Router& router, std::function<bool()> is_ready);
+// GET /metrics
+void add_metrics_routes(server::Router& router, std::shared_ptr<const Metrics> metrics);
 // POST /hash
 void add_hash_routes(server::Router& router, std::size_t offload_threshold);
 // GET /files/{name}/sha256

@@ -17,6 +17,7 @@ void add_routes(server::Router& router, RouteContext context) {
   detail::add_fanout_routes(router);
   if (context.enable_block_endpoint) detail::add_block_routes(router);
   detail::add_debug_routes(router);
+  if (context.metrics) detail::add_metrics_routes(router, std::move(context.metrics));
 }
 
 }  // namespace brigade::handlers

@@ -3,10 +3,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include "brigade/server/router.hpp"
 
 namespace brigade::handlers {
+
+class Metrics;  // brigade/handlers/metrics.hpp
 
 // What the endpoints need from the program that serves them. The composition root fills it in;
 // the handlers never see the Server or the configuration themselves.
@@ -15,6 +18,8 @@ struct RouteContext {
   // it returns false (draining). Called on a worker thread for each probe, so it must be cheap
   // and thread-safe. Unset: always ready.
   std::function<bool()> is_ready;
+  // What GET /metrics serves. Unset: no /metrics route.
+  std::shared_ptr<const Metrics> metrics;
   // The directory GET /files/{name}/sha256 reads from; nothing outside it is reachable.
   std::filesystem::path data_dir = "./data";
   // POST /hash bodies larger than this many bytes are hashed on the blocking pool; smaller ones
@@ -31,6 +36,7 @@ struct RouteContext {
 //   GET  /sleep?ms= waits ms (0..60000) on an async timer, then {"slept_ms":ms}
 //   GET  /healthz   200 {"status":"ok"} while the process runs
 //   GET  /readyz    200 while serving, 503 while draining
+//   GET  /metrics   the Prometheus text exposition of context.metrics (when set)
 //   POST /hash      {"sha256":"<hex>","bytes":N} of the body; above hash_offload_threshold
 //                   bytes, hashed on the blocking pool
 //   GET  /files/{name}/sha256
