@@ -80,7 +80,7 @@ step() {
 preflight() {
   ((EUID == 0)) || fail "run as root (debootstrap and rootful podman)" || return
   local tool
-  for tool in podman buildah runc slirp4netns debootstrap curl sha256sum; do
+  for tool in podman buildah runc slirp4netns debootstrap curl sha256sum promtool; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed" || return
   done
   mkdir -p "$CCACHE_DIR"
@@ -186,23 +186,19 @@ check_metrics() {
   # The requests above were counted: POST /hash answered 200.
   grep -E '^brigade_http_requests_total\{' "$metrics" | grep 'route="/hash"' | grep -q 'code="200"' ||
     fail "/metrics did not count the POST /hash requests" || return
-  if command -v promtool >/dev/null 2>&1; then
-    promtool check metrics <"$metrics" || fail "promtool check metrics refused /metrics"
-  fi
+  promtool check metrics <"$metrics" || fail "promtool check metrics refused /metrics"
 }
 
 # The compose stack's Prometheus configuration, mounted as compose mounts it, scrapes the image
 # under its compose service name. Prometheus is Debian's (the registry's image is out of reach),
 # run in a container that shares the server's network namespace, where `brigade` is 127.0.0.1.
 check_prometheus_scrape() {
-  local config=deploy/prometheus/prometheus.yml tool
+  local config=deploy/prometheus/prometheus.yml
   if [[ ! -f "$config" ]]; then
     echo "SKIPPED: no $config in this tree"
     return
   fi
-  for tool in prometheus promtool; do
-    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (Debian package prometheus)" || return
-  done
+  command -v prometheus >/dev/null 2>&1 || fail "prometheus is not installed (Debian package)" || return
   podman run --detach --name "$PROMETHEUS" --network "container:$CONTAINER" \
     --volume "$PWD/deploy/prometheus:/etc/prometheus:ro" \
     --volume "$(command -v prometheus):/usr/local/bin/prometheus:ro" \
