@@ -55,7 +55,21 @@ FUZZ_PACKAGES=(
   libclang-rt-16-dev
 )
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES FUZZ_PACKAGES)
+# The container image test (deploy/container-test.sh: podman builds and runs the Dockerfile;
+# where no registry is reachable, debootstrap makes the Debian base images) and the compose check.
+# podman only recommends slirp4netns and buildah, and this script installs no recommends.
+CONTAINER_PACKAGES=(
+  podman
+  buildah
+  runc
+  slirp4netns
+  debootstrap
+  curl
+  python3-yaml
+)
+
+PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES
+  FUZZ_PACKAGES CONTAINER_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }
