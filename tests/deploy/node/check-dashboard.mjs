@@ -7,13 +7,10 @@
 // panel plugin's own types (timeseries, stat); targets against a Prometheus query type.
 //
 // usage: node check-dashboard.mjs DASHBOARD.json DATASOURCES.yml
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import YAML from 'yaml';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { typeCheck } from './typecheck.mjs';
 
 // Panel plugins this check knows the option types of; any other panel type is refused, so a
 // new panel type cannot slip through unchecked.
@@ -116,31 +113,10 @@ const prometheus = datasources.find((d) => d.type === 'prometheus');
 if (!prometheus?.uid) fail(`${datasourcesPath}: no prometheus data source with a uid`);
 checkConsistency(dashboard, prometheus.uid);
 
-// The module must sit under this folder so that '@grafana/schema' resolves to node_modules.
-const workDir = mkdtempSync(join(here, 'node_modules', '.dashboard-check-'));
-try {
-  const file = join(workDir, 'dashboard.ts');
-  writeFileSync(file, typescriptFor(dashboard, text));
-  const program = ts.createProgram([file], {
-    noEmit: true,
-    strict: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    skipLibCheck: true,
-  });
-  const diagnostics = ts.getPreEmitDiagnostics(program);
-  if (diagnostics.length > 0) {
-    const host = {
-      getCanonicalFileName: (f) => f,
-      getCurrentDirectory: () => workDir,
-      getNewLine: () => '\n',
-    };
-    const format = process.stderr.isTTY ? ts.formatDiagnosticsWithColorAndContext : ts.formatDiagnostics;
-    console.error(format(diagnostics, host));
-    fail(`${dashboardPath}: ${diagnostics.length} schema error(s) (line numbers refer to the generated module above)`);
-  }
-} finally {
-  rmSync(workDir, { recursive: true, force: true });
+const errors = typeCheck(typescriptFor(dashboard, text));
+if (errors) {
+  console.error(errors);
+  fail(`${dashboardPath}: not valid against the schema (line numbers refer to the generated module above)`);
 }
-console.log(`${dashboardPath}: valid against @grafana/schema ${JSON.parse(readFileSync(join(here, 'node_modules/@grafana/schema/package.json'), 'utf8')).version}`);
+const { version } = createRequire(import.meta.url)('@grafana/schema/package.json');
+console.log(`${dashboardPath}: valid against @grafana/schema ${version}`);
