@@ -231,9 +231,13 @@ async function driveTraffic(base, until) {
   const loop = async (offset) => {
     for (let i = offset; !until(); i++) {
       const [method, path, expected, body] = requests[i % requests.length];
-      const response = await fetch(`${base}${path}`, { method, body });
-      await response.arrayBuffer();
-      if (response.status !== expected) wrong.set(`${method} ${path}`, response.status);
+      try {
+        const response = await fetch(`${base}${path}`, { method, body });
+        await response.arrayBuffer();
+        if (response.status !== expected) wrong.set(`${method} ${path}`, `answered ${response.status}`);
+      } catch (error) {
+        wrong.set(`${method} ${path}`, `failed: ${error.cause?.message ?? error.message}`);
+      }
       await sleep(10);
     }
   };
@@ -261,7 +265,7 @@ done = true;
 const wrong = await traffic;
 stopping = true;
 
-for (const [request, status] of wrong) console.error(`promql-test: ${request} answered ${status}`);
+for (const [request, what] of wrong) console.error(`promql-test: ${request} ${what}`);
 for (const q of missing) console.error(`promql-test: no data after ${deadlineSeconds} s: ${q.where}: ${q.why}\n    ${q.expr}`);
 if (missing.length || wrong.size) process.exit(1);
 console.log(`all ${queries.length} expressions returned data after ${Math.round((Date.now() - startedAt) / 1000)} s of traffic`);
