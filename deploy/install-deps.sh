@@ -41,7 +41,12 @@ SERVER_PACKAGES=(
   libssl-dev
   libboost1.81-dev
 )
-# prometheus-cpp (handlers) goes in a group of its own when that code lands.
+# The handlers' Prometheus metrics (prometheus-cpp core), and Prometheus itself: promtool lints
+# the exposition and checks the rules, and the deploy tests run a real Prometheus server.
+METRICS_PACKAGES=(
+  prometheus-cpp-dev
+  prometheus
+)
 # The fuzz targets (the `fuzz` preset, a CI step): libFuzzer comes with clang only. Bookworm's
 # default clang 14 lacks std::source_location, so clang 16; its libFuzzer and sanitizer runtimes
 # are only recommended by clang-16, hence listed.
@@ -50,7 +55,7 @@ FUZZ_PACKAGES=(
   libclang-rt-16-dev
 )
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES FUZZ_PACKAGES)
+PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES FUZZ_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "brigade/handlers/metrics.hpp"
 #include "brigade/handlers/routes.hpp"
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/select.hpp"
@@ -103,9 +104,16 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
   // the server, which lives in this frame: the reference is valid for every call.
   std::optional<server::Server> server;
   server::Router router;
+  auto metrics = std::make_shared<handlers::Metrics>(runtime::Handle::current());
   handlers::add_routes(
-      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; }});
-  server.emplace(server_options(settings, *log), std::move(router));
+      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; },
+               .metrics = metrics,
+               .data_dir = settings.data_dir,
+               .hash_offload_threshold = settings.hash_offload_threshold,
+               .enable_block_endpoint = settings.enable_block_endpoint});
+  // After the last route: the HTTP metrics take their route labels from the router.
+  auto http_metrics = metrics->observe_http(router);
+  server.emplace(server_options(settings, *log, std::move(http_metrics)), std::move(router));
 
   std::vector fields{
       LogField::text("address", bound->to_string()),

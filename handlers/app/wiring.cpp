@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "access_log.hpp"
 #include "brigade/config/render.hpp"
+#include "fan_out_observer.hpp"
 
 namespace brigade::app {
 
@@ -18,7 +20,8 @@ runtime::Builder runtime_builder(const config::Settings& settings) {
   return builder;
 }
 
-server::ServerOptions server_options(const config::Settings& settings, const Logger& log) {
+server::ServerOptions server_options(const config::Settings& settings, const Logger& log,
+                                     std::shared_ptr<server::RequestObserver> metrics) {
   server::ServerOptions options;
   options.max_connections = settings.max_connections;
   options.max_header_bytes = settings.max_header_bytes;
@@ -29,7 +32,10 @@ server::ServerOptions server_options(const config::Settings& settings, const Log
   options.write_timeout = settings.write_timeout;
   options.grace_period = settings.grace_period;
   options.drain_delay = settings.drain_delay;
-  if (settings.access_log) options.observer = std::make_shared<AccessLog>(log);
+  std::shared_ptr<server::RequestObserver> access_log;
+  if (settings.access_log) access_log = std::make_shared<AccessLog>(log);
+  // Metrics first: the access log's line is slower to write and should not delay the count.
+  options.observer = combine_observers({std::move(metrics), std::move(access_log)});
   return options;
 }
 

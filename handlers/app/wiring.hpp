@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,10 @@
 namespace brigade::app {
 
 runtime::Builder runtime_builder(const config::Settings& settings);
-// With an AccessLog observer writing through `log` when access_log is on.
-server::ServerOptions server_options(const config::Settings& settings, const Logger& log);
+// Observed by `metrics` (may be null) and, when access_log is on, by an AccessLog writing
+// through `log`.
+server::ServerOptions server_options(const config::Settings& settings, const Logger& log,
+                                     std::shared_ptr<server::RequestObserver> metrics);
 
 // Every setting as a log field, with the value spelled as --print-config spells it.
 std::vector<LogField> settings_fields(const config::Settings& settings);

@@ -11,6 +11,13 @@ void add_routes(server::Router& router, RouteContext context) {
   detail::add_echo_routes(router);
   detail::add_sleep_routes(router);
   detail::add_probe_routes(router, std::move(context.is_ready));
+  detail::add_hash_routes(router, context.hash_offload_threshold);
+  detail::add_file_routes(router, std::move(context.data_dir));
+  detail::add_cpu_routes(router);
+  detail::add_fanout_routes(router);
+  if (context.enable_block_endpoint) detail::add_block_routes(router);
+  detail::add_debug_routes(router);
+  if (context.metrics) detail::add_metrics_routes(router, std::move(context.metrics));
 }
 
 }  // namespace brigade::handlers

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "brigade/runtime/detail/io_handle.hpp"
 #include "brigade/runtime/detail/spin_lock.hpp"
 #include "brigade/runtime/detail/task_header.hpp"
 
@@ -17,8 +18,6 @@ enum Readiness : std::uint8_t {
   kWriteClosed = 1 << 3,  // peer gone (writes will fail)
   kError = 1 << 4,
 };
-
-enum class Interest : std::uint8_t { read, write };
 
 // The driver's record of one registered descriptor, with the one reader and one writer that may
 // wait on it. Freed by the driver only after an epoll_wait that cannot still report it.

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -146,6 +147,13 @@ void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> 
     shut_down_ = true;
   }
   scheduler_.cancel_all_tasks();
+  // The deadline is for the blocking pool and for workers stuck in a task that never yields.
+  // Cancelled tasks always get a moment to run their cancellation (destructors, deregistration),
+  // even when the caller's deadline has already passed: it ends as soon as they are gone.
+  constexpr auto kCancellationFloor = std::chrono::seconds(1);
+  const auto blocking_deadline = deadline;
+  if (deadline)
+    deadline = std::max(*deadline, std::chrono::steady_clock::now() + kCancellationFloor);
   if (options_.flavor == RuntimeOptions::Flavor::current_thread) {
     // No thread of our own: run the cancellations here.
     RuntimeScope scope(this);
@@ -170,7 +178,7 @@ void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> 
     }
   }
   threads_.clear();
-  blocking_.shutdown(deadline);
+  blocking_.shutdown(blocking_deadline);
   if (all_exited) scheduler_.drop_queued_tasks();
 }
 

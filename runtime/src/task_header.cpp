@@ -106,12 +106,7 @@ Waiter* TaskHeader::pop_ready_locked() noexcept {
   return w;
 }
 
-void TaskHeader::queue_start(std::coroutine_handle<> root) noexcept {
-  start_.task = this;
-  start_.handle = root;
-  start_.queued = true;
-  ready_head_ = ready_tail_ = &start_;
-}
+void TaskHeader::queue_start() noexcept { start_pending_ = true; }
 
 TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) noexcept {
   // Each run starts with a fresh cooperative budget.
@@ -133,7 +128,7 @@ TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) no
     {
       std::lock_guard guard(lock_);
       if (cancel_requested_) return RunResult::cancelled;
-      if (ready_head_ == nullptr) {
+      if (!start_pending_ && ready_head_ == nullptr) {
         state_ = State::idle;
         return RunResult::idle;
       }
@@ -142,10 +137,17 @@ TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) no
         state_ = State::scheduled;
         return RunResult::yielded;
       }
-      next = pop_ready_locked();
+      next = start_pending_ ? nullptr : pop_ready_locked();
+      start_pending_ = false;
       state_ = State::running;
     }
-    next->handle.resume();
+    if (next == nullptr) {
+      root.resume();
+    } else if (next->retry == nullptr || next->retry(*next)) {
+      next->handle.resume();
+    } else {
+      continue;  // the operation is waiting again
+    }
     if (root.done()) return RunResult::finished;
   }
 }

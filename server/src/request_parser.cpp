@@ -70,16 +70,6 @@ bool reason_is(const llhttp_t* parser, std::string_view reason) noexcept {
   return actual != nullptr && actual == reason;
 }
 
-// llhttp refuses any method outside its list at the first byte that leaves it. A method that is
-// still a token there is merely unknown (RFC 9110 §9.1: 501); anything else is malformed (400).
-ParseError method_error(const char* pos, const char* end) noexcept {
-  const char* token_end = std::find_if_not(pos, end, is_tchar);
-  if (token_end > pos && (token_end == end || *token_end == ' ')) {
-    return {501, "method not implemented"};
-  }
-  return {400, "invalid method"};
-}
-
 }  // namespace
 
 // llhttp's C callbacks, forwarding to the parser that owns the llhttp_t.
@@ -185,6 +175,7 @@ void RequestParser::start_message() noexcept {
 RequestParser::Result RequestParser::feed(std::string_view bytes) {
   if (phase_ == Phase::error) return {0, State::error};
   if (phase_ == Phase::done) start_message();
+  if (phase_ == Phase::method) return scan_unknown_method(bytes, 0);
   llhttp_t* parser = as_llhttp(llhttp_storage_);
   const char* const base = bytes.empty() ? kNoBytes : bytes.data();
   std::size_t used = 0;
@@ -224,6 +215,7 @@ RequestParser::Result RequestParser::feed(std::string_view bytes) {
       if (phase_ == Phase::done) return {used, State::message_done};
       continue;  // the trailer section starts: bound and scan it
     }
+    if (err == HPE_INVALID_METHOD && error_.status == 0) return scan_unknown_method(bytes, used);
     if (err != HPE_OK) return {used, fail_from_llhttp(err, piece, length)};
     if (in_section && msg_.section_bytes >= limits_.max_header_bytes) {
       // The section is not over, so its next byte would pass the limit: refuse it now.
@@ -238,6 +230,24 @@ RequestParser::State RequestParser::fail_section_limit(Phase section) noexcept {
   // RFC 9112 §3: a target longer than the server will parse gets 414.
   if (!request_.target.empty() && !msg_.url_complete) return fail(414, "request target too long");
   return fail(431, "request header section too large");
+}
+
+// llhttp refuses any method outside its list at the first byte that leaves it. A method that is
+// still a token up to its SP is merely unknown (RFC 9110 §9.1: 501); anything else is malformed
+// (400). The token may go on in bytes not received yet: the answer waits for them, so it never
+// depends on how the request was split.
+RequestParser::Result RequestParser::scan_unknown_method(std::string_view bytes, std::size_t from) {
+  phase_ = Phase::method;
+  const auto rest = bytes.substr(from);
+  const auto token = std::find_if_not(rest.begin(), rest.end(), is_tchar);
+  const auto length = static_cast<std::size_t>(token - rest.begin());
+  msg_.section_bytes += length;
+  if (msg_.section_bytes > limits_.max_header_bytes) {
+    return {from + length, fail_section_limit(Phase::head)};
+  }
+  if (token == rest.end()) return {bytes.size(), State::need_more};
+  if (*token == ' ') return {from + length, fail(501, "method not implemented")};
+  return {from + length, fail(400, "invalid method")};
 }
 
 RequestParser::State RequestParser::fail(int status, std::string_view message) noexcept {
@@ -264,10 +274,6 @@ RequestParser::State RequestParser::fail_from_llhttp(int err, const char* piece,
 
   const bool in_body = phase_ == Phase::body || phase_ == Phase::trailers;
   switch (err) {
-    case HPE_INVALID_METHOD: {
-      const ParseError e = method_error(pos, end);
-      return fail(e.status, e.message);
-    }
     case HPE_INVALID_URL:
       return fail(400, "invalid request target");
     case HPE_INVALID_CONSTANT:

@@ -81,7 +81,8 @@ class RequestParser {
  private:
   friend struct ParserCallbacks;  // llhttp's C callbacks, in the .cpp
 
-  enum class Phase : std::uint8_t { idle, head, body, trailers, done, error };
+  // method: llhttp refused the method; the rest of its token decides between 501 and 400.
+  enum class Phase : std::uint8_t { idle, head, method, body, trailers, done, error };
 
   // What one message has shown so far; reset when the next begins.
   struct MessageState {
@@ -109,6 +110,7 @@ class RequestParser {
   int fail_in_callback(int status, std::string_view message) noexcept;  // keeps the first
   State fail_from_llhttp(int err, const char* piece, std::size_t length) noexcept;
   State fail_section_limit(Phase section) noexcept;  // 431 (414 inside the target)
+  Result scan_unknown_method(std::string_view bytes, std::size_t from);
 
   // Callbacks (0 to go on, an llhttp error code to stop).
   int on_header_field(const char* at, std::size_t length);

@@ -153,6 +153,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     result.status = RouteMatch::Status::found;
     result.handler = &endpoint->handler;
     result.route = route.pattern;
+    result.route_index = i;
     if (route.param_count > 0) {
       result.params.reserve(route.param_count);
       for (std::size_t s = 0; s < route.segments.size(); ++s) {
@@ -198,7 +199,15 @@ RouteMatch Router::route(Request& request) const {
     request.path_params = std::move(result.params);
     result.params.clear();
     request.route = result.route;
+    request.route_index = result.route_index;
   }
+  return result;
+}
+
+std::vector<std::string_view> Router::patterns() const {
+  std::vector<std::string_view> result;
+  result.reserve(routes_.size());
+  for (const Route& route : routes_) result.emplace_back(route.pattern);
   return result;
 }
 

@@ -7,8 +7,8 @@
 //   - feed() never claims more bytes than it was given; need_more means it took them all;
 //   - every error carries a 4xx/5xx status and a message, and the parser stays in error;
 //   - a complete message with a Content-Length has a body of exactly that length;
-//   - the requests parsed, and whether an error ends them, do not depend on how the bytes were
-//     split (incremental parsing);
+//   - the requests parsed, and the error that ends them (its status too), do not depend on how
+//     the bytes were split (incremental parsing);
 //   - the writer's head is well formed whatever the handler put in the response: a valid status
 //     line, no bare CR or LF (no response splitting), then exactly the body it should carry.
 #include <cstddef>
@@ -98,9 +98,7 @@ Parsed parse(const std::vector<std::string_view>& pieces, int status, std::strin
         check(error.status >= 400 && error.status <= 599, "an error carries a 4xx/5xx status");
         check(!error.message.empty(), "an error carries a message");
         check(parser.feed("x").state == RequestParser::State::error, "errors are sticky");
-        // Not the status: which 4xx/5xx an error gets may depend on where the bytes split
-        // (an unknown method is 501 or 400 depending on what the piece shows of it).
-        parsed.events.push_back("error");
+        parsed.events.push_back("error " + std::to_string(error.status));
         const ResponseContext context{
             .date = {}, .version_minor = 1, .head = false, .keep_alive = false};
         check_written(Response::error(error.status, error.message), context);

@@ -728,6 +728,9 @@ const Refusal kRefusals[] = {
     {"SeparatorInMethod", with_host("GE(T / HTTP/1.1"), 400},
     {"UnknownMethodToken", with_host("FOO / HTTP/1.1"), 501},
     {"LowercaseMethod", with_host("get / HTTP/1.1"), 501},
+    // Where llhttp stops is not where the token ends: the status must not depend on the split.
+    {"UnknownMethodThenSeparator", with_host("FOOBAR(x / HTTP/1.1"), 400},
+    {"ResponseInsteadOfRequest", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 400},
     {"ControlCharacterInTarget", with_host("GET /a\x01 HTTP/1.1"), 400},
     {"DeleteInTarget", with_host("GET /a\x7f HTTP/1.1"), 400},
     {"NonAsciiInTarget", with_host("GET /caf\xc3\xa9 HTTP/1.1"), 400},

@@ -6,6 +6,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace brigade::server {
 namespace {
@@ -174,6 +177,7 @@ TEST(Router, RouteFillsTheRequest) {
   ASSERT_EQ(m.status, Status::found);
   EXPECT_EQ(request.route, "/files/{name}/sha256");
   EXPECT_EQ(request.path_param("name"), "a b");
+  EXPECT_EQ(router.patterns().at(request.route_index), "/files/{name}/sha256");
 
   // Absolute-form: routed on its path.
   Request absolute;
@@ -186,6 +190,23 @@ TEST(Router, RouteFillsTheRequest) {
   missing.target = "/missing";
   EXPECT_EQ(router.route(missing).status, Status::not_found);
   EXPECT_TRUE(missing.route.empty());
+}
+
+TEST(Router, PatternsListEachRouteOnceAtItsIndex) {
+  const Router router = sample_router();
+  const std::vector<std::string_view> patterns = router.patterns();
+  EXPECT_EQ(patterns.size(), 6u);  // DELETE and PUT share the patterns of GET routes
+  for (const auto& [method, path] : {std::pair{"GET", "/"},
+                                     {"GET", "/json"},
+                                     {"POST", "/echo"},
+                                     {"GET", "/files/x/sha256"},
+                                     {"HEAD", "/files/latest/sha256"},
+                                     {"PUT", "/users/1/posts/2"}}) {
+    const RouteMatch m = router.match(method, path);
+    ASSERT_EQ(m.status, Status::found) << method << ' ' << path;
+    ASSERT_LT(m.route_index, patterns.size());
+    EXPECT_EQ(patterns[m.route_index], m.route) << method << ' ' << path;
+  }
 }
 
 TEST(Router, RefusesBadPatterns) {

@@ -120,18 +120,23 @@ std::expected<void, std::error_code> TcpStream::Readable::await_resume() noexcep
   return {};
 }
 
-Task<std::expected<std::size_t, std::error_code>> TcpStream::read(std::span<std::byte> buffer) {
-  // Budget first: a yield here can be cancelled without losing a completed operation.
-  co_await consume_budget();
-  auto& io = io_.registration();
-  for (;;) {
-    const auto tick = co_await detail::ready(io, Interest::read);
-    const ssize_t received = ::recv(io_.fd(), buffer.data(), buffer.size(), 0);
-    if (received >= 0) co_return static_cast<std::size_t>(received);
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) co_return std::unexpected(last_error());
-    detail::clear_readiness(io, Interest::read, tick);
-  }
+ssize_t TcpStream::Read::perform(IoOperation& self) noexcept {
+  const auto& op = static_cast<const Read&>(self);
+  return ::recv(op.fd(), op.buffer_.data(), op.buffer_.size(), 0);
+}
+
+ssize_t TcpStream::Write::perform(IoOperation& self) noexcept {
+  const auto& op = static_cast<const Write&>(self);
+  // MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE for the process.
+  return ::send(op.fd(), op.data_.data(), op.data_.size(), MSG_NOSIGNAL);
+}
+
+ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
+  const auto& op = static_cast<const WriteVectored&>(self);
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(op.buffers_.data());
+  message.msg_iovlen = std::min<std::size_t>(op.buffers_.size(), IOV_MAX);
+  return ::sendmsg(op.fd(), &message, MSG_NOSIGNAL);
 }
 
 Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::byte> buffer) {
@@ -142,40 +147,6 @@ Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::
     buffer = buffer.subspan(*received);
   }
   co_return std::expected<void, std::error_code>{};
-}
-
-Task<std::expected<std::size_t, std::error_code>> TcpStream::write(
-    std::span<const std::byte> data) {
-  // Budget first: a yield here can be cancelled without losing a completed operation.
-  co_await consume_budget();
-  auto& io = io_.registration();
-  for (;;) {
-    const auto tick = co_await detail::ready(io, Interest::write);
-    // MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE for the process.
-    const ssize_t sent = ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent >= 0) co_return static_cast<std::size_t>(sent);
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) co_return std::unexpected(last_error());
-    detail::clear_readiness(io, Interest::write, tick);
-  }
-}
-
-Task<std::expected<std::size_t, std::error_code>> TcpStream::writev(
-    std::span<const iovec> buffers) {
-  // Budget first: a yield here can be cancelled without losing a completed operation.
-  co_await consume_budget();
-  auto& io = io_.registration();
-  msghdr message{};
-  message.msg_iov = const_cast<iovec*>(buffers.data());
-  message.msg_iovlen = std::min<std::size_t>(buffers.size(), IOV_MAX);
-  for (;;) {
-    const auto tick = co_await detail::ready(io, Interest::write);
-    const ssize_t sent = ::sendmsg(io_.fd(), &message, MSG_NOSIGNAL);
-    if (sent >= 0) co_return static_cast<std::size_t>(sent);
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) co_return std::unexpected(last_error());
-    detail::clear_readiness(io, Interest::write, tick);
-  }
 }
 
 Task<std::expected<void, std::error_code>> TcpStream::write_all(std::span<const std::byte> data) {

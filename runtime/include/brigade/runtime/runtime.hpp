@@ -147,7 +147,9 @@ class Runtime {
   RuntimeMetrics metrics() const;
 
   // Cancels every task left, stops the workers, and waits for running blocking closures for at
-  // most `timeout` (threads still busy after that are left to finish on their own).
+  // most `timeout` (threads still busy after that are left to finish on their own). The
+  // cancellations themselves get at least a second, whatever `timeout` says: only a worker stuck
+  // in a task that never yields is left behind.
   void shutdown_timeout(std::chrono::milliseconds timeout);
 
  private:

@@ -52,6 +52,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> path_params;
   // Filled by the router: the route's pattern ("/files/{name}/sha256"), for metrics and logs.
   std::string_view route;
+  // Filled with `route`: its position in Router::patterns(), so metrics can keep one slot per
+  // route and find it without looking the pattern up. Meaningless while `route` is empty.
+  std::size_t route_index = 0;
 
   std::optional<std::string_view> path_param(std::string_view name) const noexcept;
   // The first value of a query parameter, percent-decoded ('+' is a space); nullopt if absent.

@@ -24,6 +24,8 @@ struct RouteMatch {
   const Handler* handler = nullptr;
   // found: the pattern, e.g. "/files/{name}/sha256" (a view into the router).
   std::string_view route;
+  // found: the pattern's position in Router::patterns().
+  std::size_t route_index = 0;
   // found: each {parameter} of the pattern with its percent-decoded value.
   std::vector<std::pair<std::string, std::string>> params;
   // method_not_allowed: the Allow value, e.g. "GET, HEAD, POST".
@@ -57,6 +59,10 @@ class Router {
   // parameters into request.path_params (the result's `params` are then empty) and sets
   // request.route.
   RouteMatch route(Request& request) const;
+
+  // Every pattern, each once, in an order fixed once the last route is added: a match's
+  // route_index is a position in this list.
+  std::vector<std::string_view> patterns() const;
 
  private:
   static constexpr std::size_t kMaxSegments = 32;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <memory>
 #include <system_error>
@@ -8,6 +9,9 @@ namespace brigade::runtime::detail {
 
 struct IoRegistration;
 class Driver;
+
+// Which readiness an operation waits for.
+enum class Interest : std::uint8_t { read, write };
 
 // A non-blocking descriptor registered with the current runtime's I/O driver. Owns both: on
 // destruction it deregisters, then closes the descriptor. It must not outlive its runtime.

@@ -22,17 +22,31 @@ class JoinState : public TaskHeader {
   using TaskHeader::TaskHeader;
 
   // Once, after is_finished() (the lock or the acquire in is_finished orders it after the write).
-  std::expected<T, JoinError> take_outcome() { return std::move(*outcome_); }
+  std::expected<T, JoinError> take_outcome() {
+    auto& outcome = *outcome_;
+    if (!outcome) {
+      return std::unexpected(
+          JoinError(outcome.error().kind, id(), spawned_at(), std::move(outcome.error().panic)));
+    }
+    if constexpr (std::is_void_v<T>) {
+      return {};
+    } else {
+      return std::move(*outcome);
+    }
+  }
 
  protected:
-  JoinError error(JoinError::Kind kind, std::exception_ptr panic = nullptr) const noexcept {
-    return JoinError(kind, id(), spawned_at(), std::move(panic));
-  }
   void fail(JoinError::Kind kind, std::exception_ptr panic = nullptr) noexcept {
-    outcome_.emplace(std::unexpect, error(kind, std::move(panic)));
+    outcome_.emplace(std::unexpect, Failure{kind, std::move(panic)});
   }
 
-  std::optional<std::expected<T, JoinError>> outcome_;
+  // What a JoinError adds to this is in the header already (task id, spawn site): it is built
+  // when the handle takes the outcome, which keeps every task cell smaller.
+  struct Failure {
+    JoinError::Kind kind;
+    std::exception_ptr panic;
+  };
+  std::optional<std::expected<T, Failure>> outcome_;
 };
 
 template <class Cell>
@@ -62,7 +76,7 @@ class TaskCell final : public JoinState<T> {
 
   TaskCell(Task<T>&& task, Scheduler* scheduler, std::source_location spawned_at) noexcept
       : JoinState<T>(&kVTable, scheduler, spawned_at, kInitialRefs), root_(task.release()) {
-    this->queue_start(root_);
+    this->queue_start();
   }
   TaskCell(const TaskCell&) = delete;
   TaskCell& operator=(const TaskCell&) = delete;

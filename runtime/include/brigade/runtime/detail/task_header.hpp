@@ -19,9 +19,16 @@ class TaskHeader;
 //    resource's own lock (and unlinks it from the resource in the same critical section);
 //  - an awaiter destroyed before it was resumed (its task was aborted, or it lost a select) first
 //    unlinks its Waiter from the resource under that same lock, then calls TaskHeader::forget().
+//
+// A waiter may set `retry`: the task then calls it before resuming `handle`, and resumes only if
+// it returns true. A socket operation uses it to make its system call once woken, and to wait
+// again, without resuming anything, when the wake-up turns out to be spurious (Tokio's leaf
+// futures do the same when polled). That keeps the operation a plain awaiter instead of a
+// coroutine with a frame of its own.
 struct Waiter {
   TaskHeader* task = nullptr;
   std::coroutine_handle<> handle;
+  bool (*retry)(Waiter&) noexcept = nullptr;
   Waiter* ready_next = nullptr;  // guarded by task's lock
   bool queued = false;           // in task's ready list; guarded by task's lock
 };
@@ -101,8 +108,8 @@ class TaskHeader {
   void complete() noexcept;
   // For blocking tasks: moves a queued task to running; false if it was aborted first.
   bool start_blocking() noexcept;
-  // Makes the root coroutine the first waiter, so starting a task is just its first wake.
-  void queue_start(std::coroutine_handle<> root) noexcept;
+  // The first run resumes the root coroutine (a new task is scheduled without a waiter).
+  void queue_start() noexcept;
 
  private:
   Waiter* pop_ready_locked() noexcept;
@@ -114,10 +121,10 @@ class TaskHeader {
   State state_ = State::scheduled;  // a new task is queued by its spawner
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
+  bool start_pending_ = false;  // the root has not run yet
   Waiter* ready_head_ = nullptr;
   Waiter* ready_tail_ = nullptr;
   Waiter* join_waiter_ = nullptr;
-  Waiter start_;
   const TaskVTable* vtable_;
   Scheduler* scheduler_;
   std::uint64_t id_;

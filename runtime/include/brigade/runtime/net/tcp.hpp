@@ -9,9 +9,8 @@
 #include <system_error>
 #include <utility>
 
-#include "brigade/runtime/detail/task_header.hpp"
-
 #include "brigade/runtime/detail/io_handle.hpp"
+#include "brigade/runtime/detail/io_operation.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/task.hpp"
 
@@ -20,7 +19,7 @@ namespace brigade::runtime::net {
 // The error read_exact reports when the stream ends early.
 std::error_code unexpected_eof() noexcept;
 
-// A TCP connection. Operations are coroutines that wait for readiness on the runtime's driver;
+// A TCP connection. Operations wait for readiness on the runtime's driver;
 // at most one task reads and one task writes at a time. Await each operation before the stream
 // is moved or destroyed (the coroutine refers to it). Ready operations consume the task's
 // cooperative budget, so a connection that always has data still lets others run.
@@ -51,12 +50,46 @@ class TcpStream {
     bool registered_ = false;
   };
   Readable readable() noexcept { return Readable(io_); }
+
+  // The single system-call operations are plain awaiters (detail::IoOperation): a task blocked
+  // in read() holds only the awaiter in its own frame. Each yields the bytes moved or an error.
+  class [[nodiscard]] Read final : public detail::IoOperation {
+   public:
+    Read(const detail::IoHandle& io, std::span<std::byte> buffer) noexcept
+        : IoOperation(io, detail::Interest::read, &perform), buffer_(buffer) {}
+
+   private:
+    static ssize_t perform(IoOperation& self) noexcept;
+    std::span<std::byte> buffer_;
+  };
+  class [[nodiscard]] Write final : public detail::IoOperation {
+   public:
+    Write(const detail::IoHandle& io, std::span<const std::byte> data) noexcept
+        : IoOperation(io, detail::Interest::write, &perform), data_(data) {}
+
+   private:
+    static ssize_t perform(IoOperation& self) noexcept;
+    std::span<const std::byte> data_;
+  };
+  class [[nodiscard]] WriteVectored final : public detail::IoOperation {
+   public:
+    WriteVectored(const detail::IoHandle& io, std::span<const iovec> buffers) noexcept
+        : IoOperation(io, detail::Interest::write, &perform), buffers_(buffers) {}
+
+   private:
+    static ssize_t perform(IoOperation& self) noexcept;
+    std::span<const iovec> buffers_;
+  };
+
   // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
-  Task<std::expected<std::size_t, std::error_code>> read(std::span<std::byte> buffer);
+  Read read(std::span<std::byte> buffer) noexcept { return Read(io_, buffer); }
   Task<std::expected<void, std::error_code>> read_exact(std::span<std::byte> buffer);
   // Writes what fits in the socket buffer (at least one byte).
-  Task<std::expected<std::size_t, std::error_code>> write(std::span<const std::byte> data);
-  Task<std::expected<std::size_t, std::error_code>> writev(std::span<const iovec> buffers);
+  Write write(std::span<const std::byte> data) noexcept { return Write(io_, data); }
+  // Like write, gathering from several buffers (at most IOV_MAX of them per call).
+  WriteVectored writev(std::span<const iovec> buffers) noexcept {
+    return WriteVectored(io_, buffers);
+  }
   Task<std::expected<void, std::error_code>> write_all(std::span<const std::byte> data);
 
   std::expected<void, std::error_code> shutdown(Shutdown how) noexcept;

@@ -1,0 +1,36 @@
+#include "fan_out_observer.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace brigade::app {
+
+void FanOutObserver::on_request(const server::Request& request, int status,
+                                std::size_t request_bytes, std::size_t response_bytes,
+                                std::chrono::nanoseconds duration) {
+  for (const auto& observer : observers_) {
+    observer->on_request(request, status, request_bytes, response_bytes, duration);
+  }
+}
+
+void FanOutObserver::on_connection_opened() {
+  for (const auto& observer : observers_) observer->on_connection_opened();
+}
+
+void FanOutObserver::on_connection_closed() {
+  for (const auto& observer : observers_) observer->on_connection_closed();
+}
+
+void FanOutObserver::on_connection_rejected() {
+  for (const auto& observer : observers_) observer->on_connection_rejected();
+}
+
+std::shared_ptr<server::RequestObserver> combine_observers(
+    std::vector<std::shared_ptr<server::RequestObserver>> observers) {
+  std::erase(observers, nullptr);
+  if (observers.empty()) return nullptr;
+  if (observers.size() == 1) return std::move(observers.front());
+  return std::make_shared<FanOutObserver>(std::move(observers));
+}
+
+}  // namespace brigade::app

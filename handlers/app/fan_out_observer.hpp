@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "brigade/server/server.hpp"
+
+namespace brigade::app {
+
+// Hands every event to several observers in turn (the metrics and the access log), behind the
+// one ServerOptions::observer.
+class FanOutObserver final : public server::RequestObserver {
+ public:
+  explicit FanOutObserver(std::vector<std::shared_ptr<server::RequestObserver>> observers) noexcept
+      : observers_(std::move(observers)) {}
+
+  void on_request(const server::Request& request, int status, std::size_t request_bytes,
+                  std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_connection_opened() override;
+  void on_connection_closed() override;
+  void on_connection_rejected() override;
+
+ private:
+  std::vector<std::shared_ptr<server::RequestObserver>> observers_;
+};
+
+// The observer for ServerOptions: null for none, the observer itself for one (no extra virtual
+// call per event), a FanOutObserver for more. Null entries are skipped.
+std::shared_ptr<server::RequestObserver> combine_observers(
+    std::vector<std::shared_ptr<server::RequestObserver>> observers);
+
+}  // namespace brigade::app

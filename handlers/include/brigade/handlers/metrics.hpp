@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/server/router.hpp"
+#include "brigade/server/server.hpp"
+
+namespace prometheus {
+class Collectable;
+}
+
+namespace brigade::handlers {
+
+// The Prometheus metrics GET /metrics serves: brigade_runtime_* (read from the runtime's
+// snapshot at scrape time), brigade_http_* (counted by a server::RequestObserver) and process_*
+// (read from /proc at scrape time). See handlers/README.md for the families.
+class Metrics {
+ public:
+  // With the runtime's and the process's families.
+  explicit Metrics(runtime::Handle runtime);
+
+  // Adds the brigade_http_* families and returns the observer that counts them, for
+  // ServerOptions::observer. The route label takes the patterns of `router`, so call it once,
+  // after the last route is added and before serving (it must not run concurrently with
+  // scrape()).
+  std::shared_ptr<server::RequestObserver> observe_http(const server::Router& router);
+
+  // Every family in the text exposition format (version 0.0.4). Thread-safe.
+  std::string scrape() const;
+
+ private:
+  std::vector<std::shared_ptr<const prometheus::Collectable>> collectables_;
+};
+
+}  // namespace brigade::handlers

@@ -1,0 +1,156 @@
+#include "metrics/http_metrics.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "brigade/server/http.hpp"
+#include "metrics/family.hpp"
+
+namespace brigade::handlers::detail {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricType;
+
+// The method label's values; any other method (or none, for a request that did not parse)
+// counts as "other", which keeps the label bounded whatever clients send.
+constexpr std::array<std::string_view, 8> kMethods{"GET",    "HEAD",    "POST",  "PUT",
+                                                   "DELETE", "OPTIONS", "PATCH", "other"};
+
+std::size_t method_slot(std::string_view method) noexcept {
+  const auto known = std::find(kMethods.begin(), kMethods.end() - 1, method);
+  return static_cast<std::size_t>(known - kMethods.begin());
+}
+
+std::uint64_t load(const std::atomic<std::uint64_t>& counter) noexcept {
+  return counter.load(std::memory_order_relaxed);
+}
+
+void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount) noexcept {
+  counter.fetch_add(amount, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+HttpMetrics::HttpMetrics(const std::vector<std::string_view>& patterns)
+    : routes_(patterns.begin(), patterns.end()) {
+  routes_.emplace_back("unmatched");
+
+  // A slot for each status the server knows a reason phrase for: the codes handlers and the
+  // server answer with.
+  std::vector<int> known;
+  for (int status = 0; status <= kMaxStatus; ++status) {
+    if (!server::reason_phrase(status).empty()) known.push_back(status);
+  }
+  slot_of_status_.fill(static_cast<std::uint16_t>(known.size()));
+  for (std::size_t slot = 0; slot < known.size(); ++slot) {
+    slot_of_status_[static_cast<std::size_t>(known[slot])] = static_cast<std::uint16_t>(slot);
+    codes_.push_back(std::to_string(known[slot]));
+  }
+  codes_.emplace_back("other");
+
+  const std::size_t series = kMethods.size() * routes_.size();
+  requests_ = std::vector<Counter>(series * codes_.size());
+  buckets_ = std::vector<Counter>(series * kBuckets);
+  duration_sum_ns_ = std::vector<Counter>(series);
+}
+
+std::size_t HttpMetrics::series_of(const server::Request& request) const noexcept {
+  const std::size_t unmatched = routes_.size() - 1;
+  const std::size_t route =
+      request.route.empty() ? unmatched : std::min(request.route_index, unmatched);
+  return method_slot(request.method) * routes_.size() + route;
+}
+
+std::size_t HttpMetrics::code_slot(int status) const noexcept {
+  if (status < 0 || status > kMaxStatus) return codes_.size() - 1;
+  return slot_of_status_[static_cast<std::size_t>(status)];
+}
+
+void HttpMetrics::on_request(const server::Request& request, int status, std::size_t request_bytes,
+                             std::size_t response_bytes, std::chrono::nanoseconds duration) {
+  const std::size_t series = series_of(request);
+  add(requests_[series * codes_.size() + code_slot(status)], 1);
+
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(kDurationBounds.begin(), kDurationBounds.end(), duration) -
+      kDurationBounds.begin());
+  add(buckets_[series * kBuckets + bucket], 1);
+  add(duration_sum_ns_[series],
+      static_cast<std::uint64_t>(std::max(duration.count(), std::chrono::nanoseconds::rep{0})));
+
+  add(request_bytes_, request_bytes);
+  add(response_bytes_, response_bytes);
+}
+
+void HttpMetrics::on_connection_opened() {
+  add(connections_total_, 1);
+  connections_active_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void HttpMetrics::on_connection_closed() {
+  connections_active_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
+  auto requests = family("brigade_http_requests_total",
+                         "HTTP requests answered, by method, route pattern and status code.",
+                         MetricType::Counter);
+  auto durations = family("brigade_http_request_duration_seconds",
+                          "From the first byte of a request until its response was written.",
+                          MetricType::Histogram);
+
+  for (std::size_t method = 0; method < kMethods.size(); ++method) {
+    for (std::size_t route = 0; route < routes_.size(); ++route) {
+      const std::size_t series = method * routes_.size() + route;
+      const ClientMetric::Label method_label{"method", std::string(kMethods[method])};
+      const ClientMetric::Label route_label{"route", routes_[route]};
+
+      for (std::size_t code = 0; code < codes_.size(); ++code) {
+        const std::uint64_t count = load(requests_[series * codes_.size() + code]);
+        if (count == 0) continue;
+        add_sample(requests, static_cast<double>(count),
+                   {method_label, route_label, {"code", codes_[code]}});
+      }
+
+      ClientMetric metric;
+      std::uint64_t cumulative = 0;
+      for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
+        cumulative += load(buckets_[series * kBuckets + bucket]);
+        const double bound = bucket < kDurationBounds.size()
+                                 ? std::chrono::duration<double>(kDurationBounds[bucket]).count()
+                                 : std::numeric_limits<double>::infinity();
+        metric.histogram.bucket.push_back({cumulative, bound});
+      }
+      if (cumulative == 0) continue;
+      // The count is the buckets' total, so a scrape racing a request stays self-consistent.
+      metric.histogram.sample_count = cumulative;
+      metric.histogram.sample_sum =
+          std::chrono::duration<double>(std::chrono::nanoseconds(load(duration_sum_ns_[series])))
+              .count();
+      metric.label = {method_label, route_label};
+      durations.metric.push_back(std::move(metric));
+    }
+  }
+
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(std::move(requests));
+  families.push_back(std::move(durations));
+  families.push_back(
+      single("brigade_http_connections_active", "Connections open now.", MetricType::Gauge,
+             static_cast<double>(connections_active_.load(std::memory_order_relaxed))));
+  families.push_back(single("brigade_http_connections_total",
+                            "Connections accepted and served since the start.", MetricType::Counter,
+                            static_cast<double>(load(connections_total_))));
+  families.push_back(single("brigade_http_request_bytes_total",
+                            "Bytes of request heads and bodies received.", MetricType::Counter,
+                            static_cast<double>(load(request_bytes_))));
+  families.push_back(single("brigade_http_response_bytes_total",
+                            "Bytes of response heads and bodies sent.", MetricType::Counter,
+                            static_cast<double>(load(response_bytes_))));
+  return families;
+}
+
+}  // namespace brigade::handlers::detail

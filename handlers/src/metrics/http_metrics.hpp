@@ -1,0 +1,77 @@
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brigade/server/server.hpp"
+
+namespace brigade::handlers::detail {
+
+// The brigade_http_* families. Every label value is resolved to a small integer once: the
+// method against a fixed list, the route by Request::route_index, the status code by an array
+// indexed by the code. A request then costs a handful of relaxed atomic additions on counters
+// created at start: no map lookup, no lock, no allocation. (prometheus::Histogram takes a mutex
+// per observation, hence plain atomics here and MetricFamily values built at scrape time.)
+//
+// Label values are bounded: methods outside the list count as "other", paths no route matches
+// as route="unmatched", status codes the server has no reason phrase for as code="other".
+// A series appears in the scrape once it has counted something.
+class HttpMetrics final : public server::RequestObserver, public prometheus::Collectable {
+ public:
+  // `patterns`: Router::patterns(), whose positions are the requests' route_index.
+  explicit HttpMetrics(const std::vector<std::string_view>& patterns);
+
+  void on_request(const server::Request& request, int status, std::size_t request_bytes,
+                  std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_connection_opened() override;
+  void on_connection_closed() override;
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  // Upper bounds of the duration histogram's buckets, from 0.5 ms to 10 s (+Inf is implied).
+  static constexpr std::array<std::chrono::nanoseconds, 14> kDurationBounds{
+      std::chrono::microseconds(500),  std::chrono::milliseconds(1),
+      std::chrono::microseconds(2500), std::chrono::milliseconds(5),
+      std::chrono::milliseconds(10),   std::chrono::milliseconds(25),
+      std::chrono::milliseconds(50),   std::chrono::milliseconds(100),
+      std::chrono::milliseconds(250),  std::chrono::milliseconds(500),
+      std::chrono::seconds(1),         std::chrono::milliseconds(2500),
+      std::chrono::seconds(5),         std::chrono::seconds(10)};
+
+ private:
+  using Counter = std::atomic<std::uint64_t>;
+
+  // Status codes 0..kMaxStatus are indexed directly; anything else is "other".
+  static constexpr int kMaxStatus = 599;
+
+  static constexpr std::size_t kBuckets = kDurationBounds.size() + 1;  // the last is +Inf
+
+  // A series is one (method, route) pair: method slot * routes_.size() + route slot.
+  std::size_t series_of(const server::Request& request) const noexcept;
+  std::size_t code_slot(int status) const noexcept;
+
+  std::vector<std::string> routes_;  // the label of each route slot; the last is "unmatched"
+  std::vector<std::string> codes_;   // the label of each code slot; the last is "other"
+  std::array<std::uint16_t, kMaxStatus + 1> slot_of_status_{};
+
+  // Flat arrays indexed by series (times the code slots, or the buckets).
+  std::vector<Counter> requests_;         // series * codes_.size() + code slot
+  std::vector<Counter> buckets_;          // series * kBuckets + bucket; not cumulative
+  std::vector<Counter> duration_sum_ns_;  // series
+
+  Counter connections_total_{0};
+  std::atomic<std::int64_t> connections_active_{0};
+  Counter request_bytes_{0};
+  Counter response_bytes_{0};
+};
+
+}  // namespace brigade::handlers::detail

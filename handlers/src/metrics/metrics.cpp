@@ -1,0 +1,40 @@
+#include "brigade/handlers/metrics.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <iterator>
+#include <sstream>
+#include <utility>
+
+#include "metrics/http_metrics.hpp"
+#include "metrics/process_collector.hpp"
+#include "metrics/runtime_collector.hpp"
+
+namespace brigade::handlers {
+
+Metrics::Metrics(runtime::Handle runtime) {
+  collectables_.push_back(std::make_shared<detail::RuntimeCollector>(std::move(runtime)));
+  collectables_.push_back(std::make_shared<detail::ProcessCollector>());
+}
+
+std::shared_ptr<server::RequestObserver> Metrics::observe_http(const server::Router& router) {
+  auto http = std::make_shared<detail::HttpMetrics>(router.patterns());
+  collectables_.push_back(http);
+  return http;
+}
+
+std::string Metrics::scrape() const {
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& collectable : collectables_) {
+    auto collected = collectable->Collect();
+    families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                    std::make_move_iterator(collected.end()));
+  }
+  std::ostringstream text;
+  prometheus::TextSerializer{}.Serialize(text, families);
+  return std::move(text).str();
+}
+
+}  // namespace brigade::handlers
