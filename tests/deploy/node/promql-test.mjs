@@ -269,3 +269,5 @@ for (const [request, what] of wrong) console.error(`promql-test: ${request} ${wh
 for (const q of missing) console.error(`promql-test: no data after ${deadlineSeconds} s: ${q.where}: ${q.why}\n    ${q.expr}`);
 if (missing.length || wrong.size) process.exit(1);
 console.log(`all ${queries.length} expressions returned data after ${Math.round((Date.now() - startedAt) / 1000)} s of traffic`);
+// The children's pipes would keep node running: exit, and the exit handler stops them.
+process.exit(0);
