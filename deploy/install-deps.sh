@@ -96,6 +96,13 @@ is_installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == "installed" ]]
 }
 
+# The deploy and load-test checks run node tools (pinned under tests/deploy/node and loadtest/k6,
+# installed by their tests with `npm ci`). A machine with its own Node.js keeps it; otherwise
+# Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  wanted+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${wanted[@]}"; do
   if ! is_installed "$pkg"; then
