@@ -55,7 +55,21 @@ FUZZ_PACKAGES=(
   libclang-rt-16-dev
 )
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES FUZZ_PACKAGES)
+# The container image test (deploy/container-test.sh: podman builds and runs the Dockerfile;
+# where no registry is reachable, debootstrap makes the Debian base images) and the compose check.
+# podman only recommends slirp4netns and buildah, and this script installs no recommends.
+CONTAINER_PACKAGES=(
+  podman
+  buildah
+  runc
+  slirp4netns
+  debootstrap
+  curl
+  python3-yaml
+)
+
+PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES
+  FUZZ_PACKAGES CONTAINER_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -81,6 +95,13 @@ done
 is_installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == "installed" ]]
 }
+
+# The deploy and load-test checks run node tools (pinned under tests/deploy/node and loadtest/k6,
+# installed by their tests with `npm ci`). A machine with its own Node.js keeps it; otherwise
+# Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  wanted+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${wanted[@]}"; do

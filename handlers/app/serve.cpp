@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,7 +69,22 @@ Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* se
   std::_Exit(128 + signal_number(second));
 }
 
-Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart* start) {
+// The certificate and key of tls_cert and tls_key (config has checked that both are set and
+// readable). One that OpenSSL refuses is logged naming its key, and gives nullopt.
+std::optional<server::TlsContext> load_tls(const std::filesystem::path& certificate,
+                                           const std::filesystem::path& key, const Logger& log) {
+  auto loaded = server::TlsContext::load(certificate, key);
+  if (loaded) return std::move(*loaded);
+  const bool bad_certificate = loaded.error().part == server::TlsContext::Part::certificate;
+  const std::string name = bad_certificate ? "tls_cert" : "tls_key";
+  log.log(LogLevel::error, bad_certificate ? "cannot use tls_cert" : "cannot use tls_key",
+          std::vector{LogField::text(name, (bad_certificate ? certificate : key).string()),
+                      LogField::text("error", loaded.error().message)});
+  return std::nullopt;
+}
+
+Task<int> run_server(config::Settings settings, std::optional<server::TlsContext> tls,
+                     const Logger* log, ShutdownStart* start) {
   const auto fail = [log, &settings](std::string_view what, const std::error_code& error) {
     log->log(LogLevel::error, what,
              std::vector{LogField::text("listen", settings.listen),
@@ -79,12 +95,6 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
     log->log(LogLevel::error, what, std::vector{LogField::text("error", error.message())});
     return 1;
   };
-
-  if (settings.tls_cert || settings.tls_key) {
-    // Serving plain HTTP to clients that were promised TLS would be worse than not starting.
-    log->log(LogLevel::error, "tls_cert and tls_key are set, but this server has no TLS yet");
-    co_return 1;
-  }
 
   const auto address = runtime::net::SocketAddr::parse(settings.listen);
   if (!address) co_return fail("cannot use the listen address", address.error());
@@ -113,7 +123,9 @@ Task<int> run_server(config::Settings settings, const Logger* log, ShutdownStart
                .enable_block_endpoint = settings.enable_block_endpoint});
   // After the last route: the HTTP metrics take their route labels from the router.
   auto http_metrics = metrics->observe_http(router);
-  server.emplace(server_options(settings, *log, std::move(http_metrics)), std::move(router));
+  server::ServerOptions options = server_options(settings, *log, std::move(http_metrics));
+  options.tls = std::move(tls);
+  server.emplace(std::move(options), std::move(router));
 
   std::vector fields{
       LogField::text("address", bound->to_string()),
@@ -149,8 +161,14 @@ int serve(const config::Settings& settings) {
   ShutdownStart start;
   int status = 1;
   try {
+    // Before anything starts: a certificate or key that cannot be used is a start-up error.
+    std::optional<server::TlsContext> tls;
+    if (settings.tls_cert && settings.tls_key) {
+      tls = load_tls(*settings.tls_cert, *settings.tls_key, log);
+      if (!tls) return 1;
+    }
     runtime::Runtime runtime = runtime_builder(settings).build();
-    status = runtime.block_on(run_server(settings, &log, &start));
+    status = runtime.block_on(run_server(settings, std::move(tls), &log, &start));
     // Tasks left are cancelled; closures still running on the blocking pool get what remains
     // of the grace period and are then left behind (the process exits without them).
     runtime.shutdown_timeout(remaining_grace(settings, start));

@@ -11,7 +11,9 @@ namespace brigade::app {
 // graceful shutdown (Server::shutdown: readiness turns 503, drain_delay, in-flight requests
 // finish, the rest is aborted at grace_period); a second one exits at once with 128 + signal.
 // Once the server has stopped, the blocking pool gets what remains of grace_period.
-// 0 after a graceful shutdown; 1 if the address cannot be bound or the server fails.
+// With tls_cert and tls_key, every connection speaks TLS.
+// 0 after a graceful shutdown; 1 if the certificate or key cannot be used (the log line names
+// tls_cert or tls_key), the address cannot be bound or the server fails.
 int serve(const config::Settings& settings);
 
 }  // namespace brigade::app

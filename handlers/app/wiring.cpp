@@ -30,6 +30,7 @@ server::ServerOptions server_options(const config::Settings& settings, const Log
   options.keep_alive_timeout = settings.keep_alive_timeout;
   options.body_timeout = settings.body_timeout;
   options.write_timeout = settings.write_timeout;
+  options.tls_handshake_timeout = settings.tls_handshake_timeout;
   options.grace_period = settings.grace_period;
   options.drain_delay = settings.drain_delay;
   std::shared_ptr<server::RequestObserver> access_log;

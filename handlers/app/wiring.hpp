@@ -14,7 +14,8 @@ namespace brigade::app {
 
 runtime::Builder runtime_builder(const config::Settings& settings);
 // Observed by `metrics` (may be null) and, when access_log is on, by an AccessLog writing
-// through `log`.
+// through `log`. TLS (options.tls) is the caller's: loading the certificate and key can fail,
+// and is reported as a start-up error.
 server::ServerOptions server_options(const config::Settings& settings, const Logger& log,
                                      std::shared_ptr<server::RequestObserver> metrics);
 

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "brigade/runtime/coop.hpp"
@@ -16,10 +17,13 @@
 #include "brigade/server/router.hpp"
 #include "connection_registry.hpp"
 #include "date_cache.hpp"
+#include "plain_transport.hpp"
 #include "request_parser.hpp"
 #include "response_writer.hpp"
 #include "server_core.hpp"
 #include "socket_io.hpp"
+#include "tls_context_state.hpp"
+#include "tls_transport.hpp"
 #include "working_set.hpp"
 
 namespace brigade::server::detail {
@@ -50,11 +54,13 @@ Response routing_error(RouteMatch& match) {
 // The part of a connection that exists only while it has requests to work on: the leased
 // working set (read buffer, output buffer, parser) and where the current request stands. It is
 // made when bytes arrive and dropped once the connection is idle again, so the working set goes
-// back to the pool between requests.
+// back to the pool between requests. Compiled once per transport (PlainTransport, TlsTransport):
+// no indirect call on the way to the socket.
+template <class Transport>
 class BusyConnection {
  public:
-  BusyConnection(ServerCore& core, TcpStream& stream)
-      : core_(core), stream_(stream), fd_(stream.native_handle()) {
+  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport)
+      : core_(core), stream_(stream), transport_(transport), fd_(stream.native_handle()) {
     work_->parser.emplace(ParseLimits{.max_header_bytes = core.options.max_header_bytes,
                                       .max_body_bytes = core.options.max_body_bytes});
   }
@@ -91,6 +97,7 @@ class BusyConnection {
 
   ServerCore& core_;
   TcpStream& stream_;
+  Transport& transport_;
   const int fd_;
   WorkingSetLease work_;
   // Input read but not parsed yet: read_buffer()[begin_, end_). The parser consumes everything
@@ -107,7 +114,8 @@ class BusyConnection {
   std::size_t request_bytes_ = 0;
 };
 
-runtime::Task<bool> BusyConnection::run() {
+template <class Transport>
+runtime::Task<bool> BusyConnection<Transport>::run() {
   for (;;) {
     // The first read of a burst finds bytes (the connection was woken for them); a later one
     // only happens mid-request, and then may wait, within the phase's deadline.
@@ -162,8 +170,9 @@ runtime::Task<bool> BusyConnection::run() {
   }
 }
 
-BusyConnection::Read BusyConnection::try_read() noexcept {
-  const IoResult got = try_recv(fd_, work_->read_buffer().subspan(end_));
+template <class Transport>
+typename BusyConnection<Transport>::Read BusyConnection<Transport>::try_read() noexcept {
+  const IoResult got = transport_.try_read(stream_, work_->read_buffer().subspan(end_));
   switch (got.status) {
     case IoStatus::done:
       end_ += got.bytes;
@@ -178,7 +187,9 @@ BusyConnection::Read BusyConnection::try_read() noexcept {
   return Read::closed;
 }
 
-runtime::Task<BusyConnection::Read> BusyConnection::read_within(Clock::time_point deadline) {
+template <class Transport>
+runtime::Task<typename BusyConnection<Transport>::Read> BusyConnection<Transport>::read_within(
+    Clock::time_point deadline) {
   for (;;) {
     // Wait for readiness, then read outside the race with the timer: a read that lost the race
     // after reading would lose its bytes.
@@ -193,27 +204,29 @@ runtime::Task<BusyConnection::Read> BusyConnection::read_within(Clock::time_poin
   }
 }
 
-bool BusyConnection::try_flush() noexcept {
+template <class Transport>
+bool BusyConnection<Transport>::try_flush() noexcept {
   std::string& out = this->out();
   while (flushed_ < out.size()) {
-    const IoResult sent = try_send(fd_, bytes_of(out).subspan(flushed_));
+    const IoResult sent = transport_.try_write(stream_, bytes_of(out).subspan(flushed_));
+    flushed_ += sent.bytes;  // TLS may take bytes and still have to wait to send them
     if (sent.status != IoStatus::done) {
       broken_ = sent.status != IoStatus::would_block;
       return false;
     }
-    flushed_ += sent.bytes;
   }
   out.clear();
   flushed_ = 0;
   return true;
 }
 
-runtime::Task<bool> BusyConnection::flush() {
+template <class Transport>
+runtime::Task<bool> BusyConnection<Transport>::flush() {
   if (broken_) co_return false;
   std::string& out = this->out();
   // The socket buffer is full: the peer reads slowly. It gets write_timeout for the rest.
   const auto written = co_await runtime::timeout(
-      core_.options.write_timeout, stream_.write_all(bytes_of(out).subspan(flushed_)));
+      core_.options.write_timeout, transport_.write_all(stream_, bytes_of(out).subspan(flushed_)));
   if (!written || !*written) {
     broken_ = true;
     co_return false;
@@ -223,14 +236,16 @@ runtime::Task<bool> BusyConnection::flush() {
   co_return true;
 }
 
-void BusyConnection::start_message() noexcept {
+template <class Transport>
+void BusyConnection<Transport>::start_message() noexcept {
   request_bytes_ = 0;
   in_body_ = false;
   deadline_ = read_at_ + core_.options.header_timeout;
   if (core_.observer != nullptr) started_ = Clock::now();
 }
 
-void BusyConnection::start_body() noexcept {
+template <class Transport>
+void BusyConnection<Transport>::start_body() noexcept {
   in_body_ = true;
   deadline_ = read_at_ + core_.options.body_timeout;
 }
@@ -238,7 +253,8 @@ void BusyConnection::start_body() noexcept {
 // The client waits for a word before it sends the body: 100 Continue when the request will be
 // served, else the final answer at once (the body is then never read, so the connection closes).
 // The body's size was checked by the parser already (413).
-runtime::Task<bool> BusyConnection::answer_expect_continue() {
+template <class Transport>
+runtime::Task<bool> BusyConnection<Transport>::answer_expect_continue() {
   Request probe = parser().request();  // a copy: routing moves the path parameters into it
   RouteMatch match = core_.router.route(probe);
   if (match.status != RouteMatch::Status::found) {
@@ -250,7 +266,8 @@ runtime::Task<bool> BusyConnection::answer_expect_continue() {
   co_return co_await flush();
 }
 
-runtime::Task<bool> BusyConnection::respond() {
+template <class Transport>
+runtime::Task<bool> BusyConnection<Transport>::respond() {
   RequestParser& parser = this->parser();
   const bool head = parser.is_head();
   bool keep_alive = parser.keep_alive();
@@ -301,7 +318,8 @@ runtime::Task<bool> BusyConnection::respond() {
 // The head is in out(); writes it, then each chunk as the producer makes it. Returns the body's
 // bytes on the wire, or nullopt when the connection must close (a write failed or the producer
 // threw: closing is how the client learns that the body is incomplete).
-runtime::Task<std::optional<std::size_t>> BusyConnection::write_streamed_body(
+template <class Transport>
+runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_streamed_body(
     const BodyStream& next, BodyFraming framing) {
   std::string& out = this->out();
   std::size_t bytes = 0;
@@ -340,11 +358,13 @@ runtime::Task<std::optional<std::size_t>> BusyConnection::write_streamed_body(
 
 // After the last answer (it said "Connection: close"): writes what is queued, then closes
 // without resetting the connection if the peer sent more than we read.
-runtime::Task<void> BusyConnection::finish() {
+template <class Transport>
+runtime::Task<void> BusyConnection<Transport>::finish() {
   if (!try_flush()) {
     const bool flushed = co_await flush();
     if (!flushed) co_return;
   }
+  transport_.close_notify(stream_);
   if (begin_ < end_ || has_pending_input(fd_)) {
     co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
   }
@@ -353,8 +373,9 @@ runtime::Task<void> BusyConnection::finish() {
 // Answers `response` and closes: after a malformed request, a refused 100-continue or a
 // timeout. A patient refusal waits for the write and lingers; an impatient one (the peer timed
 // out) gets one non-blocking try.
-runtime::Task<void> BusyConnection::refuse(Response response, const Request& request,
-                                           bool patient) {
+template <class Transport>
+runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const Request& request,
+                                                      bool patient) {
   std::string& out = this->out();
   const std::size_t before = out.size();
   write_response(out, response,
@@ -364,24 +385,28 @@ runtime::Task<void> BusyConnection::refuse(Response response, const Request& req
                   .keep_alive = false});
   observe(request, response.status, out.size() - before);
   if (!patient) {
-    try_flush();
+    if (try_flush()) transport_.close_notify(stream_);
     co_return;
   }
   if (!try_flush()) {
     const bool flushed = co_await flush();
     if (!flushed) co_return;
   }
+  transport_.close_notify(stream_);
   co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
 }
 
-void BusyConnection::observe(const Request& request, int status, std::size_t response_bytes) const {
+template <class Transport>
+void BusyConnection<Transport>::observe(const Request& request, int status,
+                                        std::size_t response_bytes) const {
   if (core_.observer == nullptr) return;
   core_.observer->on_request(request, status, request_bytes_, response_bytes,
                              Clock::now() - started_);
 }
 
-runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream) {
-  BusyConnection busy(core, stream);
+template <class Transport>
+runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport) {
+  BusyConnection<Transport> busy(core, stream, transport);
   co_return co_await busy.run();
 }
 
@@ -420,29 +445,90 @@ class Readable {
   TcpStream::Readable inner_;
 };
 
-}  // namespace
+// An accepted TLS connection: the registration, and the session as a member of the derived
+// class, so that it is destroyed before the base's stream (its destructor may still write
+// close_notify to it).
+class TlsConnection : public RegisteredConnection {
+ public:
+  TlsConnection(RegisteredConnection connection, SSL_CTX* context) noexcept
+      : RegisteredConnection(std::move(connection)), transport_(context) {}
 
-runtime::Task<void> serve_connection(RegisteredConnection connection) {
+  TlsTransport& transport() noexcept { return transport_; }
+
+ private:
+  TlsTransport transport_;
+};
+
+// A plain connection's transport has no state: one object serves them all, and an idle
+// connection's frame holds none.
+constinit PlainTransport plain_transport;
+
+PlainTransport& transport_of(RegisteredConnection& /*connection*/) noexcept {
+  return plain_transport;
+}
+TlsTransport& transport_of(TlsConnection& connection) noexcept { return connection.transport(); }
+
+// The TLS handshake, before the first request. The connection counts as idle meanwhile (it has
+// no request yet): shutdown closes it at once, like any idle one.
+runtime::Task<bool> accept_tls(TlsConnection& connection) {
+  const std::chrono::milliseconds limit = connection.core().options.tls_handshake_timeout;
+  connection.slot().enter_idle(coarse_now() + limit);
+  if (connection.core().closing.load(std::memory_order_seq_cst) &&
+      !has_pending_input(connection.stream().native_handle())) {
+    co_return false;
+  }
+  const auto done =
+      co_await runtime::timeout(limit, connection.transport().handshake(connection.stream()));
+  if (!done || !*done) co_return false;
+  co_return connection.slot().try_activate();
+}
+
+// The task of a connection, RegisteredConnection (plain TCP) or TlsConnection.
+template <class Connection>
+runtime::Task<void> serve_over(Connection connection) {
+  if constexpr (std::is_same_v<Connection, TlsConnection>) {
+    const bool accepted = co_await accept_tls(connection);
+    if (!accepted) co_return;
+  }
   // No references to the connection's parts as locals: each would take a slot in this frame,
   // which is most of what an idle connection costs.
   bool served = false;
   for (;;) {
-    // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
-    // new connection has header_timeout to start its first request (as in nginx); between
-    // requests it has keep_alive_timeout.
-    connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served));
-    // After enter_idle, both sequentially consistent: either this sees `closing`, or shutdown's
-    // sweep sees this connection idle and closes it. A request already sent is still answered.
-    if (connection.core().closing.load(std::memory_order_seq_cst) &&
-        !has_pending_input(connection.stream().native_handle())) {
-      co_return;
+    // Bytes the TLS layer holds already are served without waiting for the socket (a plain
+    // connection never has any: this is compiled out).
+    if (!transport_of(connection).has_buffered_input()) {
+      // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
+      // new connection has header_timeout to start its first request (as in nginx); between
+      // requests it has keep_alive_timeout.
+      connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served));
+      transport_of(connection).set_idle(true);
+      // After enter_idle, both sequentially consistent: either this sees `closing`, or
+      // shutdown's sweep sees this connection idle and closes it. A request already sent is
+      // still answered.
+      if (connection.core().closing.load(std::memory_order_seq_cst) &&
+          !has_pending_input(connection.stream().native_handle())) {
+        co_return;
+      }
+      const bool readable = co_await Readable(connection.stream());
+      if (!readable || !connection.slot().try_activate()) co_return;
+      transport_of(connection).set_idle(false);
     }
-    const bool readable = co_await Readable(connection.stream());
-    if (!readable || !connection.slot().try_activate()) co_return;
-    const bool go_on = co_await serve_requests(connection.core(), connection.stream());
+    const bool go_on =
+        co_await serve_requests(connection.core(), connection.stream(), transport_of(connection));
     if (!go_on) co_return;
     served = true;
   }
+}
+
+}  // namespace
+
+runtime::Task<void> serve_connection(RegisteredConnection connection) {
+  return serve_over(std::move(connection));
+}
+
+runtime::Task<void> serve_tls_connection(RegisteredConnection connection) {
+  SSL_CTX* const context = TlsContextAccess::native(*connection.core().options.tls);
+  return serve_over(TlsConnection(std::move(connection), context));
 }
 
 }  // namespace brigade::server::detail

@@ -41,5 +41,8 @@ class RegisteredConnection {
 // malformed request (answered first), a timeout, or when the server claims it while idle
 // (keep-alive expiry, shutdown: its task is then aborted where it waits).
 runtime::Task<void> serve_connection(RegisteredConnection connection);
+// The same over TLS (the server's options have a TlsContext): the handshake first, within
+// tls_handshake_timeout, then requests as above, with close_notify when the server closes.
+runtime::Task<void> serve_tls_connection(RegisteredConnection connection);
 
 }  // namespace brigade::server::detail

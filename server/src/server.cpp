@@ -48,6 +48,7 @@ void check_options(const ServerOptions& options) {
   if (options.keep_alive_timeout <= 0ms) refuse("keep_alive_timeout must be positive");
   if (options.body_timeout <= 0ms) refuse("body_timeout must be positive");
   if (options.write_timeout <= 0ms) refuse("write_timeout must be positive");
+  if (options.tls_handshake_timeout <= 0ms) refuse("tls_handshake_timeout must be positive");
   if (options.grace_period < 0ms) refuse("grace_period must not be negative");
   if (options.drain_delay < 0ms) refuse("drain_delay must not be negative");
 }
@@ -101,9 +102,12 @@ runtime::Task<void> drain_rejected(std::shared_ptr<ServerCore> core, TcpStream s
 }
 
 // Over max_connections: answers 503 at once, without waiting for the request and without a
-// connection task, then closes.
+// connection task, then closes (over TLS: closes at once).
 void reject(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
   if (core->observer != nullptr) core->observer->on_connection_rejected();
+  // Over TLS an answer would come only after a handshake, the costliest step of a connection,
+  // when the server is already overloaded: the connection is closed without one.
+  if (core->options.tls) return;
   std::string answer;
   detail::write_response(
       answer, Response::error(503, "too many connections"),
@@ -130,8 +134,9 @@ void admit(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
   detail::ConnectionSlot& slot = core->connections.add(stream.native_handle());
   // From here the RegisteredConnection owns the registration: if spawning fails, destroying it
   // gives the slot back.
-  auto task = runtime::spawn(
-      detail::serve_connection(detail::RegisteredConnection(core, slot, std::move(stream))));
+  detail::RegisteredConnection connection(core, slot, std::move(stream));
+  auto task = runtime::spawn(core->options.tls ? detail::serve_tls_connection(std::move(connection))
+                                               : detail::serve_connection(std::move(connection)));
   core->connections.attach(slot, std::move(task));
 }
 

@@ -23,7 +23,7 @@ enum class IoStatus : unsigned char { done, would_block, closed, failed };
 
 struct IoResult {
   IoStatus status;
-  std::size_t bytes;  // with done: how many (> 0)
+  std::size_t bytes;  // with done: how many (> 0); a TLS write's would_block may carry some too
 };
 
 // recv(MSG_DONTWAIT): done with bytes > 0, closed at end of stream.

@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/task.hpp"
 #include "brigade/server/http.hpp"
 #include "brigade/server/router.hpp"
+#include "brigade/server/tls.hpp"
 
 namespace brigade::server {
 
@@ -37,7 +39,8 @@ class RequestObserver {
 };
 
 struct ServerOptions {
-  // Connections served at once; beyond it a new connection is answered 503 and closed.
+  // Connections served at once; beyond it a new connection is answered 503 and closed (over
+  // TLS, closed without an answer: see tls).
   std::size_t max_connections = 10'000;
   // The request line and header section (431 beyond), and the body (413, before reading it).
   std::size_t max_header_bytes = 64 * 1024;
@@ -57,6 +60,11 @@ struct ServerOptions {
   // After shutdown(): how long the server keeps accepting and serving normally (while readiness
   // says "draining") before the listener closes.
   std::chrono::milliseconds drain_delay{0};
+  // When set, every connection speaks TLS (see tls.hpp); plain TCP when empty.
+  std::optional<TlsContext> tls;
+  // From accept until the TLS handshake is done (the connection is closed after it). The
+  // header timeout of the first request starts once it is done.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
   // Optional; when null the request path does no observer work at all (not even a clock read).
   std::shared_ptr<RequestObserver> observer;
 };
