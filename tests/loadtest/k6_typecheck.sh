@@ -5,7 +5,7 @@ set -euo pipefail
 node=$1
 tsc=node_modules/typescript/bin/tsc
 if [[ ! -f $tsc || ! -d node_modules/@types/k6 ]]; then
-  echo "typescript and @types/k6 are not installed: run 'npm ci --prefix loadtest/k6'" >&2
+  echo "typescript and @types/k6 are not installed: tests/loadtest/npm-ci.sh installs them" >&2
   exit 1
 fi
 "$node" "$tsc" --version

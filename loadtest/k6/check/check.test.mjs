@@ -75,7 +75,7 @@ test('a syntax error fails the load', () => {
 
 test("TypeScript with k6's types refuses options of the wrong type or name", (t) => {
   const tsc = here('../node_modules/typescript/bin/tsc');
-  assert.ok(existsSync(tsc), 'typescript is not installed: run npm ci in loadtest/k6');
+  assert.ok(existsSync(tsc), 'typescript is not installed: tests/loadtest/npm-ci.sh installs it');
   const result = spawnSync(
     process.execPath,
     [tsc, '--noEmit', '--allowJs', '--checkJs', '--strict', '--target', 'es2020', '--module', 'es2020',
