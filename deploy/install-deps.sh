@@ -68,8 +68,17 @@ CONTAINER_PACKAGES=(
   python3-yaml
 )
 
+# The load-test tooling (loadtest/): wrk, the report's plots (gnuplot) and the runner's JSON and
+# HTTP.
+LOADTEST_PACKAGES=(
+  wrk
+  gnuplot-nox
+  jq
+  curl
+)
+
 PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES
-  FUZZ_PACKAGES CONTAINER_PACKAGES)
+  FUZZ_PACKAGES CONTAINER_PACKAGES LOADTEST_PACKAGES)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }
