@@ -21,6 +21,7 @@
 
 #include "child_process.hpp"
 #include "http_client.hpp"
+#include "running_brigade.hpp"
 
 namespace brigade::testing {
 namespace {
@@ -28,57 +29,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kBinary = BRIGADE_BIN;
-// Generous: the ASan build starts and answers several times slower.
-constexpr auto kStartTimeout = 20s;
-constexpr auto kExitTimeout = 20s;
+constexpr auto kExitTimeout = kBrigadeExitTimeout;
 
-// The port in the start-up line's "address=127.0.0.1:PORT" (text) or "address":"..." (json).
-std::uint16_t port_of(const std::string& line) {
-  for (const std::string_view key : {"address=", "\"address\":\""}) {
-    const std::size_t at = line.find(key);
-    if (at == std::string::npos) continue;
-    const std::size_t end = line.find_first_of(" \"", at + key.size());
-    const std::string address = line.substr(at + key.size(), end - at - key.size());
-    return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-  }
-  ADD_FAILURE() << "no address in the start-up line: " << line;
-  return 0;
-}
-
-// A running server on a free loopback port. Unless the test stopped it, it is stopped with
-// SIGTERM at the end of the test and must exit 0: every test also checks a clean shutdown (and,
-// in the ASan build, that the server exits without leaks or errors).
-class Server {
- public:
-  explicit Server(std::vector<std::string> flags = {}, std::vector<std::string> env = {}) {
-    flags.insert(flags.begin(), {"--listen", "127.0.0.1:0", "--worker-threads", "2"});
-    child_ = std::make_unique<ChildProcess>(kBinary, std::move(flags), std::move(env));
-    const auto line = child_->wait_for_stderr_line("brigade started", kStartTimeout);
-    if (!line) throw std::runtime_error("no start-up line; stderr:\n" + child_->stderr_text());
-    start_line_ = *line;
-    port_ = port_of(*line);
-  }
-
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() {
-    if (child_->exited()) return;
-    child_->signal(SIGTERM);
-    EXPECT_EQ(child_->wait_exit_code(kExitTimeout), 0)
-        << "brigade did not shut down cleanly; stderr:\n"
-        << child_->stderr_text();
-  }
-
-  std::uint16_t port() const noexcept { return port_; }
-  const std::string& start_line() const noexcept { return start_line_; }
-  ChildProcess& process() noexcept { return *child_; }
-  Response get(std::string_view target) { return Client(port_).get(target); }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::string start_line_;
-  std::uint16_t port_ = 0;
-};
+using Server = RunningBrigade;
 
 // Runs brigade to completion (for --help, bad settings...): {exit code, stdout, stderr}.
 struct Finished {

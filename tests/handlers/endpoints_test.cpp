@@ -25,6 +25,7 @@
 
 #include "child_process.hpp"
 #include "http_client.hpp"
+#include "running_brigade.hpp"
 
 namespace brigade::testing {
 namespace {
@@ -34,51 +35,9 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 constexpr const char* kBinary = BRIGADE_BIN;
-// Generous: the ASan build starts and answers several times slower.
-constexpr auto kStartTimeout = 20s;
-constexpr auto kExitTimeout = 20s;
+constexpr auto kStartTimeout = kBrigadeStartTimeout;
 
-// The port in the start-up line's "address=127.0.0.1:PORT".
-std::uint16_t port_of(const std::string& line) {
-  const std::string_view key = "address=";
-  const std::size_t at = line.find(key);
-  if (at == std::string::npos) throw std::runtime_error("no address in: " + line);
-  const std::size_t end = line.find(' ', at + key.size());
-  const std::string address = line.substr(at + key.size(), end - at - key.size());
-  return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
-// A running brigade on a free loopback port with two workers; at the end of the test it is
-// stopped with SIGTERM and must exit 0.
-class Server {
- public:
-  explicit Server(std::vector<std::string> flags = {}) {
-    flags.insert(flags.begin(), {"--listen", "127.0.0.1:0", "--worker-threads", "2"});
-    child_ = std::make_unique<ChildProcess>(kBinary, std::move(flags));
-    const auto line = child_->wait_for_stderr_line("brigade started", kStartTimeout);
-    if (!line) throw std::runtime_error("no start-up line; stderr:\n" + child_->stderr_text());
-    port_ = port_of(*line);
-  }
-
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() {
-    child_->signal(SIGTERM);
-    EXPECT_EQ(child_->wait_exit_code(kExitTimeout), 0)
-        << "brigade did not shut down cleanly; stderr:\n"
-        << child_->stderr_text();
-  }
-
-  std::uint16_t port() const noexcept { return port_; }
-  Response get(std::string_view target) { return Client(port_).get(target); }
-  Response post(std::string_view target, std::string body) {
-    return Client(port_).request(http::verb::post, target, std::move(body));
-  }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::uint16_t port_ = 0;
-};
+using Server = RunningBrigade;
 
 std::string header(const Response& response, http::field field) {
   return std::string(response[field]);

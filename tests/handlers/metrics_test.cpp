@@ -29,6 +29,7 @@
 
 #include "child_process.hpp"
 #include "http_client.hpp"
+#include "running_brigade.hpp"
 
 namespace brigade::testing {
 namespace {
@@ -36,12 +37,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kBinary = BRIGADE_BIN;
 // Found by CMake (Debian package `prometheus`); empty when it is not installed.
 constexpr const char* kPromtool = BRIGADE_PROMTOOL;
-// Generous: the ASan build starts and answers several times slower.
-constexpr auto kStartTimeout = 20s;
-constexpr auto kExitTimeout = 20s;
+// Generous: the ASan build answers several times slower.
 constexpr auto kPollTimeout = 20s;
 
 using Labels = std::map<std::string, std::string>;
@@ -145,43 +143,12 @@ struct Exposition {
   }
 };
 
-// The port in the start-up line's "address=127.0.0.1:PORT".
-std::uint16_t port_of(const std::string& line) {
-  const std::string_view key = "address=";
-  const std::size_t at = line.find(key);
-  if (at == std::string::npos) throw std::runtime_error("no address in: " + line);
-  const std::size_t end = line.find(' ', at);
-  const std::string address = line.substr(at + key.size(), end - at - key.size());
-  return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
-// A running server on a free loopback port; stopped with SIGTERM at the end of the test, and it
-// must exit 0.
-class Server {
+// brigade with its defaults, and scrapes of its /metrics.
+class Server : public RunningBrigade {
  public:
-  Server() {
-    child_ = std::make_unique<ChildProcess>(
-        kBinary, std::vector<std::string>{"--listen", "127.0.0.1:0", "--worker-threads", "2"});
-    const auto line = child_->wait_for_stderr_line("brigade started", kStartTimeout);
-    if (!line) throw std::runtime_error("no start-up line; stderr:\n" + child_->stderr_text());
-    port_ = port_of(*line);
-  }
-
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() {
-    child_->signal(SIGTERM);
-    EXPECT_EQ(child_->wait_exit_code(kExitTimeout), 0)
-        << "brigade did not shut down cleanly; stderr:\n"
-        << child_->stderr_text();
-  }
-
-  std::uint16_t port() const noexcept { return port_; }
-  Response get(std::string_view target) { return Client(port_).get(target); }
-
   // One GET /metrics on a connection of its own, checked and parsed.
   Exposition scrape() {
-    Client client(port_);
+    Client client(port());
     return scrape_over(client);
   }
 
@@ -192,10 +159,6 @@ class Server {
     EXPECT_EQ(response[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
     return Exposition::parse(response.body());
   }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::uint16_t port_ = 0;
 };
 
 // Scrapes until `done` holds for a scrape (returned), or fails the test after kPollTimeout.
@@ -472,7 +435,7 @@ TEST(Metrics, ProcessMetricsDescribeThisProcess) {
   // Started by this test: /proc counts in clock ticks (1/100 s) since a boot time in seconds.
   const double start_time = scrape.value("process_start_time_seconds");
   EXPECT_GT(start_time, started - 2);
-  EXPECT_LT(start_time, started + kStartTimeout.count());
+  EXPECT_LT(start_time, started + kBrigadeStartTimeout.count());
 }
 
 TEST(Metrics, PromtoolAcceptsTheScrape) {

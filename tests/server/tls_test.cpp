@@ -55,6 +55,7 @@
 #include "brigade/server/router.hpp"
 #include "brigade/server/server.hpp"
 #include "child_process.hpp"
+#include "server_under_test.hpp"
 
 namespace rt = brigade::runtime;
 namespace beast = boost::beast;
@@ -214,66 +215,14 @@ ServerOptions tls_options() {
 
 // ---- the server under test --------------------------------------------------------------------
 
-rt::Task<void> serve(Server* server, std::promise<std::uint16_t>* bound) {
-  auto listener = rt::net::TcpListener::bind(*rt::net::SocketAddr::parse("127.0.0.1:0"));
-  if (!listener) {
-    bound->set_exception(std::make_exception_ptr(std::system_error(listener.error(), "bind")));
-    co_return;
-  }
-  bound->set_value(listener->local_addr()->port());
-  co_await server->run(std::move(*listener));
-}
-
-class TestServer {
+// test_router() behind `options`, on its own runtime and a free loopback port.
+class TestServer : public brigade::testing::ServerUnderTest {
  public:
   explicit TestServer(ServerOptions options = tls_options())
-      : runtime_(rt::Builder::multi_thread().worker_threads(2).build()),
-        server_(std::move(options), test_router()) {
-    std::promise<std::uint16_t> bound;
-    auto port = bound.get_future();
-    thread_ = std::thread([this, &bound] {
-      try {
-        runtime_.block_on(serve(&server_, &bound));
-      } catch (...) {
-        failure_ = std::current_exception();
-      }
-    });
-    port_ = port.get();
-  }
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
-  ~TestServer() { stop(); }
-
-  std::uint16_t port() const noexcept { return port_; }
-  Server& server() noexcept { return server_; }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    server_.shutdown();
-    join();
-  }
-  void join() {
-    thread_.join();
-    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
-  }
-
- private:
-  rt::Runtime runtime_;
-  Server server_;
-  std::thread thread_;
-  std::uint16_t port_ = 0;
-  std::exception_ptr failure_;
+      : ServerUnderTest(std::move(options), test_router()) {}
 };
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+using brigade::testing::eventually;
 
 // ---- TLS client -------------------------------------------------------------------------------
 
