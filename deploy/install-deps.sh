@@ -3,7 +3,7 @@
 # Installs the Debian (bookworm) packages Brigade needs to build, test and benchmark.
 #
 # This is the one place that installs system packages: the README's set-up commands and .ci/run
-# call it, and so will the Dockerfile. It is idempotent: it asks dpkg which packages are already
+# call it, and so does the Dockerfile. It is idempotent: it asks dpkg which packages are already
 # installed and, only when some are missing, runs `apt-get update` once and installs just those.
 # A second run installs nothing and never touches the network.
 #

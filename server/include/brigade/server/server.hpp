@@ -19,8 +19,8 @@ namespace detail {
 struct ServerCore;
 }
 
-// Sees every answered request and every connection, for metrics and access logs (issue 5 wires
-// Prometheus to it). Called on the worker that runs the connection, concurrently from several
+// Sees every answered request and every connection, for metrics and access logs (the handlers'
+// Prometheus metrics and the app's access log implement it). Called on the worker that runs the connection, concurrently from several
 // workers: implementations must be thread-safe and quick (no I/O, no locks held for long).
 class RequestObserver {
  public:
