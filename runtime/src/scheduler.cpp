@@ -89,6 +89,12 @@ void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
     // Woken by the task running now: run it next on this worker, while its data is warm.
     task = std::exchange(worker->lifo, task);
     if (task == nullptr) return;
+  } else if (inject_.len() != 0) {
+    // Woken by the driver or a timer while older tasks wait in the injection queue (a local
+    // queue overflowed): queue behind them. Going ahead of them into the local queue would
+    // serve the newest first and leave the overflow waiting, a latency tail under overload.
+    push_inject(task);
+    return;
   }
   push_local(*worker, task);
 }

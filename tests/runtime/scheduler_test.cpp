@@ -757,6 +757,57 @@ TEST_P(SchedulerOneWorkerTest, TasksOverflowingTheLocalQueueAllRunOnce) {
   EXPECT_EQ(once, kSpillTasks);
 }
 
+// Wake-ups from the driver go behind tasks already waiting in the injection queue. A burst of
+// timer wake-ups overflows the local queue (256 slots) into the injection queue; wake-ups from a
+// later driver poll must not overtake them through the local queue, or the oldest wait longest
+// (the latency tail of a server with more ready connections than the queue holds).
+struct WakeOrder {
+  std::atomic<int> next{0};
+  std::atomic<int> last_early{-1};
+  std::atomic<int> first_late{1 << 30};
+};
+
+rt::Task<void> record_wake_order(WakeOrder* order, rt::Clock::time_point deadline, bool early) {
+  co_await rt::sleep_until(deadline);
+  const int position = order->next.fetch_add(1);
+  if (early) {
+    // Each early task takes a while, so the driver (polled every 61 tasks) sees the late
+    // deadline pass while hundreds of early tasks still wait.
+    const auto until = std::chrono::steady_clock::now() + 100us;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    int seen = order->last_early.load();
+    while (seen < position && !order->last_early.compare_exchange_weak(seen, position)) {
+    }
+  } else {
+    int seen = order->first_late.load();
+    while (seen > position && !order->first_late.compare_exchange_weak(seen, position)) {
+    }
+  }
+}
+
+rt::Task<void> wake_early_and_late_batches(WakeOrder* order, int early, int late) {
+  const auto first = rt::Clock::now() + 20ms;
+  const auto second = first + 3ms;
+  std::vector<rt::JoinHandle<void>> handles;
+  for (int i = 0; i < early; ++i)
+    handles.push_back(rt::spawn(record_wake_order(order, first, true)));
+  for (int i = 0; i < late; ++i)
+    handles.push_back(rt::spawn(record_wake_order(order, second, false)));
+  for (auto& handle : handles) static_cast<void>(co_await handle);
+}
+
+TEST_P(SchedulerOneWorkerTest, LaterWakeUpsDoNotOvertakeTasksWaitingInTheInjectionQueue) {
+  constexpr int kEarly = 1'000;
+  constexpr int kLate = 50;
+  auto runtime = make();
+  WakeOrder order;
+  runtime.block_on(wake_early_and_late_batches(&order, kEarly, kLate));
+  ASSERT_EQ(order.next.load(), kEarly + kLate);
+  EXPECT_LT(order.last_early.load(), order.first_late.load())
+      << "a task woken by the later deadline ran before an earlier one";
+}
+
 TEST(SchedulerMetricsTest, WorkerCountIsTheConfiguredOne) {
   {
     auto runtime = rt::Builder::multi_thread().worker_threads(3).build();
