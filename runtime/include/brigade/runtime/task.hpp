@@ -18,15 +18,15 @@ namespace detail {
 template <class T>
 class TaskPromise;
 
-// Resumes whoever awaited the task, unless the task finished while its awaiter was still starting
-// it (see Task::Awaiter); a spawned (root) task has no awaiter and returns to the scheduler's run
-// loop, which sees `done()`.
+// Resumes whoever awaited the task. Without a continuation it returns to whoever resumed it: a
+// spawned (root) task to the scheduler's run loop, which sees `done()`, and a task that finished
+// while its awaiter was still starting it (see Task::Awaiter) to that awaiter.
 struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
     auto& promise = h.promise();
-    if (promise.starting || !promise.continuation) return std::noop_coroutine();
+    if (!promise.continuation) return std::noop_coroutine();
     return promise.continuation;
   }
   void await_resume() const noexcept {}
@@ -42,9 +42,8 @@ class TaskPromiseBase {
   std::suspend_always initial_suspend() const noexcept { return {}; }
   FinalAwaiter final_suspend() const noexcept { return {}; }
 
+  // Set once the task has suspended for the first time under its awaiter (see Task::Awaiter).
   std::coroutine_handle<> continuation;
-  // True while the awaiter's await_suspend is running this task's first steps.
-  bool starting = false;
 };
 
 template <class T>
@@ -116,14 +115,13 @@ class [[nodiscard]] Task {
       // Starts the task here rather than by returning its handle (symmetric transfer): GCC 12
       // does not turn that into a tail call at -O0 or under sanitizers, so a loop awaiting tasks
       // that finish at once would grow the stack by a frame per iteration. Started this way, a
-      // task that finishes at once just lets the awaiting coroutine continue.
+      // task that finishes at once just lets the awaiting coroutine continue. Only this task's
+      // run loop resumes its coroutines, so nothing can resume the awaited one between its
+      // first suspension and the continuation being set.
       bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        auto& promise = handle.promise();
-        promise.continuation = awaiting;
-        promise.starting = true;
         handle.resume();
         if (handle.done()) return false;
-        promise.starting = false;
+        handle.promise().continuation = awaiting;
         return true;
       }
       T await_resume() { return handle.promise().take(); }
