@@ -50,12 +50,12 @@ void TaskHeader::yield_now(Waiter& w) noexcept {
 }
 
 void TaskHeader::push_ready_locked(Waiter& w) noexcept {
-  w.ready_next = nullptr;
   w.queued = true;
-  if (ready_tail_ != nullptr) {
-    ready_tail_->ready_next = &w;
+  if (ready_tail_ == nullptr) {
+    w.ready_next = &w;
   } else {
-    ready_head_ = &w;
+    w.ready_next = ready_tail_->ready_next;
+    ready_tail_->ready_next = &w;
   }
   ready_tail_ = &w;
 }
@@ -63,14 +63,15 @@ void TaskHeader::push_ready_locked(Waiter& w) noexcept {
 void TaskHeader::forget(Waiter& w) noexcept {
   std::lock_guard guard(lock_);
   if (!w.queued) return;
-  Waiter* prev = nullptr;
-  for (Waiter* it = ready_head_; it != nullptr; prev = it, it = it->ready_next) {
-    if (it != &w) continue;
-    (prev != nullptr ? prev->ready_next : ready_head_) = w.ready_next;
-    if (ready_tail_ == &w) ready_tail_ = prev;
-    break;
-  }
   w.queued = false;
+  Waiter* prev = ready_tail_;
+  while (prev->ready_next != &w) prev = prev->ready_next;  // `w` is on the list: this ends
+  if (prev == &w) {
+    ready_tail_ = nullptr;  // it was the only one
+    return;
+  }
+  prev->ready_next = w.ready_next;
+  if (ready_tail_ == &w) ready_tail_ = prev;
 }
 
 void TaskHeader::abort() noexcept {
@@ -98,12 +99,15 @@ void TaskHeader::clear_join_waiter(Waiter* w) noexcept {
 }
 
 Waiter* TaskHeader::pop_ready_locked() noexcept {
-  Waiter* w = ready_head_;
-  if (w == nullptr) return nullptr;
-  ready_head_ = w->ready_next;
-  if (ready_head_ == nullptr) ready_tail_ = nullptr;
-  w->queued = false;
-  return w;
+  if (ready_tail_ == nullptr) return nullptr;
+  Waiter* head = ready_tail_->ready_next;
+  if (head == ready_tail_) {
+    ready_tail_ = nullptr;
+  } else {
+    ready_tail_->ready_next = head->ready_next;
+  }
+  head->queued = false;
+  return head;
 }
 
 void TaskHeader::queue_start() noexcept { start_pending_ = true; }
@@ -128,7 +132,7 @@ TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) no
     {
       std::lock_guard guard(lock_);
       if (cancel_requested_) return RunResult::cancelled;
-      if (!start_pending_ && ready_head_ == nullptr) {
+      if (!start_pending_ && ready_tail_ == nullptr) {
         state_ = State::idle;
         return RunResult::idle;
       }
@@ -163,7 +167,7 @@ void TaskHeader::complete() noexcept {
   {
     std::lock_guard guard(lock_);
     state_ = State::complete;
-    ready_head_ = ready_tail_ = nullptr;
+    ready_tail_ = nullptr;
     finished_.store(true, std::memory_order_release);
     if (join_waiter_ != nullptr) {
       // Our lock is the joiner's resource lock: its awaiter clears join_waiter_ under it.

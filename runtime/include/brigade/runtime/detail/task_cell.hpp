@@ -16,37 +16,69 @@
 namespace brigade::runtime::detail {
 
 // A task's header plus the slot its JoinHandle reads the outcome from.
+//
+// The slot is a bare union whose active member the header's outcome tag names: for a task
+// returning void it is one exception_ptr. What a JoinError adds to a failure (task id, spawn
+// site) is in the header already, so the error is built only when the handle takes the outcome.
 template <class T>
 class JoinState : public TaskHeader {
  public:
   using TaskHeader::TaskHeader;
+  JoinState(const JoinState&) = delete;
+  JoinState& operator=(const JoinState&) = delete;
+  ~JoinState() {
+    if constexpr (!std::is_void_v<T>) {
+      if (outcome_tag_ == kValue) std::destroy_at(&slot_.value);
+    }
+    if (outcome_tag_ == kPanicked) std::destroy_at(&slot_.panic);
+  }
 
   // Once, after is_finished() (the lock or the acquire in is_finished orders it after the write).
   std::expected<T, JoinError> take_outcome() {
-    auto& outcome = *outcome_;
-    if (!outcome) {
-      return std::unexpected(
-          JoinError(outcome.error().kind, id(), spawned_at(), std::move(outcome.error().panic)));
-    }
-    if constexpr (std::is_void_v<T>) {
-      return {};
-    } else {
-      return std::move(*outcome);
+    switch (outcome_tag_) {
+      case kValue:
+        if constexpr (std::is_void_v<T>) {
+          return {};
+        } else {
+          return std::move(slot_.value);
+        }
+      case kPanicked:
+        return failure(JoinError::Kind::panicked, std::move(slot_.panic));
+      case kRejected:
+        return failure(JoinError::Kind::rejected);
+      default:
+        return failure(JoinError::Kind::cancelled);
     }
   }
 
  protected:
-  void fail(JoinError::Kind kind, std::exception_ptr panic = nullptr) noexcept {
-    outcome_.emplace(std::unexpect, Failure{kind, std::move(panic)});
+  template <class... Args>
+  void succeed(Args&&... value) {
+    if constexpr (!std::is_void_v<T>) std::construct_at(&slot_.value, std::forward<Args>(value)...);
+    outcome_tag_ = kValue;
+  }
+  void fail(JoinError::Kind kind) noexcept {
+    outcome_tag_ = kind == JoinError::Kind::rejected ? kRejected : kCancelled;
+  }
+  void panic(std::exception_ptr exception) noexcept {
+    std::construct_at(&slot_.panic, std::move(exception));
+    outcome_tag_ = kPanicked;
   }
 
-  // What a JoinError adds to this is in the header already (task id, spawn site): it is built
-  // when the handle takes the outcome, which keeps every task cell smaller.
-  struct Failure {
-    JoinError::Kind kind;
+ private:
+  enum : std::uint8_t { kRunning, kValue, kCancelled, kPanicked, kRejected };
+
+  std::unexpected<JoinError> failure(JoinError::Kind kind, std::exception_ptr panic = nullptr) {
+    return std::unexpected(JoinError(kind, id(), spawned_at(), std::move(panic)));
+  }
+
+  struct Empty {};
+  union Slot {
+    Slot() noexcept {}
+    ~Slot() {}
+    std::conditional_t<std::is_void_v<T>, Empty, T> value;
     std::exception_ptr panic;
-  };
-  std::optional<std::expected<T, Failure>> outcome_;
+  } slot_;
 };
 
 template <class Cell>
@@ -113,12 +145,12 @@ class TaskCell final : public JoinState<T> {
     try {
       if constexpr (std::is_void_v<T>) {
         root_.promise().take();
-        this->outcome_.emplace();
+        this->succeed();
       } else {
-        this->outcome_.emplace(std::in_place, root_.promise().take());
+        this->succeed(root_.promise().take());
       }
     } catch (...) {
-      this->fail(JoinError::Kind::panicked, std::current_exception());
+      this->panic(std::current_exception());
     }
     std::exchange(root_, {}).destroy();
   }
@@ -156,12 +188,12 @@ class BlockingCell final : public JoinState<T> {
       try {
         if constexpr (std::is_void_v<T>) {
           (*self->fn_)();
-          self->outcome_.emplace();
+          self->succeed();
         } else {
-          self->outcome_.emplace(std::in_place, (*self->fn_)());
+          self->succeed((*self->fn_)());
         }
       } catch (...) {
-        self->fail(JoinError::Kind::panicked, std::current_exception());
+        self->panic(std::current_exception());
       }
     }
     self->fn_.reset();  // release captures now, not when the last handle goes

@@ -111,6 +111,10 @@ class TaskHeader {
   // The first run resumes the root coroutine (a new task is scheduled without a waiter).
   void queue_start() noexcept;
 
+  // Which outcome JoinState holds (0 while running). Kept here, in the header's padding, so that
+  // the outcome itself needs no discriminant of its own.
+  std::uint8_t outcome_tag_ = 0;
+
  private:
   Waiter* pop_ready_locked() noexcept;
   void push_ready_locked(Waiter& w) noexcept;
@@ -122,7 +126,7 @@ class TaskHeader {
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
   bool start_pending_ = false;  // the root has not run yet
-  Waiter* ready_head_ = nullptr;
+  // The ready list is circular through Waiter::ready_next, so the tail alone gives both ends.
   Waiter* ready_tail_ = nullptr;
   Waiter* join_waiter_ = nullptr;
   const TaskVTable* vtable_;
