@@ -767,8 +767,16 @@ struct WakeOrder {
   std::atomic<int> first_late{1 << 30};
 };
 
-rt::Task<void> record_wake_order(WakeOrder* order, rt::Clock::time_point deadline, bool early) {
-  co_await rt::sleep_until(deadline);
+// Set by the spawner once every task is spawned: a task reads its deadline when it first runs,
+// so however long spawning takes (under a sanitizer, on a loaded machine) the deadlines are
+// still ahead when the tasks go to sleep.
+struct Deadlines {
+  rt::Clock::time_point early;
+  rt::Clock::time_point late;
+};
+
+rt::Task<void> record_wake_order(WakeOrder* order, const Deadlines* deadlines, bool early) {
+  co_await rt::sleep_until(early ? deadlines->early : deadlines->late);
   const int position = order->next.fetch_add(1);
   if (early) {
     // Each early task takes a while, so the driver (polled every 61 tasks) sees the late
@@ -787,13 +795,15 @@ rt::Task<void> record_wake_order(WakeOrder* order, rt::Clock::time_point deadlin
 }
 
 rt::Task<void> wake_early_and_late_batches(WakeOrder* order, int early, int late) {
-  const auto first = rt::Clock::now() + 20ms;
-  const auto second = first + 3ms;
+  Deadlines deadlines;
   std::vector<rt::JoinHandle<void>> handles;
   for (int i = 0; i < early; ++i)
-    handles.push_back(rt::spawn(record_wake_order(order, first, true)));
+    handles.push_back(rt::spawn(record_wake_order(order, &deadlines, true)));
   for (int i = 0; i < late; ++i)
-    handles.push_back(rt::spawn(record_wake_order(order, second, false)));
+    handles.push_back(rt::spawn(record_wake_order(order, &deadlines, false)));
+  // Nothing spawned has run yet: this task holds the one worker until it awaits.
+  deadlines.early = rt::Clock::now() + 100ms;
+  deadlines.late = deadlines.early + 3ms;
   for (auto& handle : handles) static_cast<void>(co_await handle);
 }
 
