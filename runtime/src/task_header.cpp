@@ -34,7 +34,7 @@ void TaskHeader::unref() noexcept {
 void TaskHeader::wake(Waiter& w) noexcept {
   {
     std::lock_guard guard(lock_);
-    if (state_ == State::complete || w.queued) return;
+    if (state_ == State::complete || w.ready_next != nullptr) return;
     push_ready_locked(w);
     if (state_ != State::idle) return;  // queued or running: the run loop will see `w`
     state_ = State::scheduled;
@@ -50,7 +50,6 @@ void TaskHeader::yield_now(Waiter& w) noexcept {
 }
 
 void TaskHeader::push_ready_locked(Waiter& w) noexcept {
-  w.queued = true;
   if (ready_tail_ == nullptr) {
     w.ready_next = &w;
   } else {
@@ -62,16 +61,17 @@ void TaskHeader::push_ready_locked(Waiter& w) noexcept {
 
 void TaskHeader::forget(Waiter& w) noexcept {
   std::lock_guard guard(lock_);
-  if (!w.queued) return;
-  w.queued = false;
+  // A completed task has dropped its list (its waiters' awaiters are gone by then anyway).
+  if (w.ready_next == nullptr || ready_tail_ == nullptr) return;
   Waiter* prev = ready_tail_;
   while (prev->ready_next != &w) prev = prev->ready_next;  // `w` is on the list: this ends
   if (prev == &w) {
     ready_tail_ = nullptr;  // it was the only one
-    return;
+  } else {
+    prev->ready_next = w.ready_next;
+    if (ready_tail_ == &w) ready_tail_ = prev;
   }
-  prev->ready_next = w.ready_next;
-  if (ready_tail_ == &w) ready_tail_ = prev;
+  w.ready_next = nullptr;
 }
 
 void TaskHeader::abort() noexcept {
@@ -106,7 +106,7 @@ Waiter* TaskHeader::pop_ready_locked() noexcept {
   } else {
     ready_tail_->ready_next = head->ready_next;
   }
-  head->queued = false;
+  head->ready_next = nullptr;
   return head;
 }
 

@@ -29,8 +29,9 @@ struct Waiter {
   TaskHeader* task = nullptr;
   std::coroutine_handle<> handle;
   bool (*retry)(Waiter&) noexcept = nullptr;
-  Waiter* ready_next = nullptr;  // guarded by task's lock
-  bool queued = false;           // in task's ready list; guarded by task's lock
+  // The next waiter on the task's (circular) ready list; null when not on it. Guarded by the
+  // task's lock.
+  Waiter* ready_next = nullptr;
 };
 
 // What the scheduler does with tasks. Both the async scheduler and the blocking pool implement it.
