@@ -99,7 +99,7 @@ void Driver::dispatch(IoRegistration& io, std::uint32_t events) noexcept {
 }
 
 std::unique_ptr<IoRegistration> Driver::register_io(int fd, std::error_code& error) {
-  auto io = std::make_unique<IoRegistration>(fd);
+  auto io = std::make_unique<IoRegistration>(fd, *this);
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   event.data.ptr = io.get();

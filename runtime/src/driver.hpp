@@ -9,8 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/timer_node.hpp"
-#include "io_registration.hpp"
 #include "timer_wheel.hpp"
 #include "unique_fd.hpp"
 

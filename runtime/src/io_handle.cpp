@@ -2,39 +2,25 @@
 
 #include <unistd.h>
 
-#include "io_registration.hpp"
+#include "driver.hpp"
 #include "runtime_core.hpp"
 
 namespace brigade::runtime::detail {
 
-IoHandle::IoHandle() noexcept = default;
-
 std::expected<IoHandle, std::error_code> IoHandle::adopt(int fd) {
-  Driver& driver = expect_current_runtime().driver();
   std::error_code error;
-  auto registration = driver.register_io(fd, error);
+  auto registration = expect_current_runtime().driver().register_io(fd, error);
   if (!registration) {
     ::close(fd);
     return std::unexpected(error);
   }
-  IoHandle handle;
-  handle.fd_ = fd;
-  handle.registration_ = std::move(registration);
-  handle.driver_ = &driver;
-  return handle;
+  return IoHandle(std::move(registration));
 }
-
-IoHandle::IoHandle(IoHandle&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
-      registration_(std::move(other.registration_)),
-      driver_(std::exchange(other.driver_, nullptr)) {}
 
 IoHandle& IoHandle::operator=(IoHandle&& other) noexcept {
   if (this != &other) {
     reset();
-    fd_ = std::exchange(other.fd_, -1);
     registration_ = std::move(other.registration_);
-    driver_ = std::exchange(other.driver_, nullptr);
   }
   return *this;
 }
@@ -42,11 +28,13 @@ IoHandle& IoHandle::operator=(IoHandle&& other) noexcept {
 IoHandle::~IoHandle() { reset(); }
 
 void IoHandle::reset() noexcept {
-  if (fd_ < 0) return;
+  if (!registration_) return;
+  const int fd = registration_->fd;
   // Deregister before closing, so the descriptor number cannot be reused while the driver still
   // knows it.
-  driver_->deregister_io(std::move(registration_));
-  ::close(std::exchange(fd_, -1));
+  Driver& driver = registration_->driver;
+  driver.deregister_io(std::move(registration_));
+  ::close(fd);
 }
 
 }  // namespace brigade::runtime::detail

@@ -4,7 +4,6 @@
 #include <mutex>
 
 #include "brigade/runtime/coop.hpp"
-#include "io_registration.hpp"
 #include "readiness.hpp"
 
 namespace brigade::runtime::detail {
@@ -17,19 +16,16 @@ Waiter*& slot_of(IoRegistration& io, Interest interest) noexcept {
 }  // namespace
 
 IoOperation::IoOperation(IoOperation&& other) noexcept
-    : Waiter(),
-      io_(other.io_),
-      perform_(other.perform_),
-      result_(other.result_),
-      interest_(other.interest_) {}
+    : Waiter(), io_(other.io_), outcome_(other.outcome_) {
+  retry = other.retry;
+}
 
 IoOperation::~IoOperation() {
-  if (!linked_) return;
-  IoRegistration& io = io_->registration();
+  if (task == nullptr) return;
   {
-    std::lock_guard guard(io.lock);
-    Waiter*& slot = slot_of(io, interest_);
-    if (slot == this) slot = nullptr;
+    std::lock_guard guard(io_->lock);
+    if (io_->reader == this) io_->reader = nullptr;
+    if (io_->writer == this) io_->writer = nullptr;
   }
   task->forget(*this);
 }
@@ -37,48 +33,45 @@ IoOperation::~IoOperation() {
 bool IoOperation::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   task = &expect_current_task();
   handle = awaiting;
-  retry = &IoOperation::retry_after_wake;
   // Budget first, before the call: a yield here can be cancelled (by select or timeout) without
   // losing bytes already moved.
   if (!coop::try_consume()) {
     coop::count_forced_yield();
-    linked_ = true;
-    task->yield_now(*this);  // retry_after_wake makes the call when the task's turn comes
+    task->yield_now(*this);  // the retry hook makes the call when the task's turn comes
     return true;
   }
-  return !attempt();
+  if (retry(*this)) {
+    task = nullptr;  // done without waiting: nothing holds the Waiter
+    return false;
+  }
+  return true;
 }
 
-bool IoOperation::retry_after_wake(Waiter& waiter) noexcept {
-  return static_cast<IoOperation&>(waiter).attempt();
-}
-
-bool IoOperation::attempt() noexcept {
-  IoRegistration& io = io_->registration();
-  const std::uint8_t ready = io.ready_mask(interest_);
+bool IoOperation::attempt(Interest interest, Perform perform) noexcept {
+  IoRegistration& io = *io_;
+  const std::uint8_t ready = io.ready_mask(interest);
   for (;;) {
     std::uint64_t tick = 0;
     {
       std::lock_guard guard(io.lock);
       if ((io.readiness & ready) == 0) {
-        slot_of(io, interest_) = this;
-        linked_ = true;
+        slot_of(io, interest) = this;
         return false;  // the driver wakes us on the next readiness event
       }
       tick = io.tick;
     }
-    const ssize_t moved = perform_(*this);
+    const ssize_t moved = perform(*this);
     if (moved >= 0) {
-      result_ = static_cast<std::size_t>(moved);
+      outcome_ = moved;
       return true;
     }
     const int error = errno;
     if (error == EINTR) continue;
     if (error != EAGAIN && error != EWOULDBLOCK) {
-      result_ = std::unexpected(std::error_code(error, std::generic_category()));
+      outcome_ = -error;
       return true;
     }
-    clear_readiness(io, interest_, tick);
+    clear_readiness(io, interest, tick);
   }
 }
 

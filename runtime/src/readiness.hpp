@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/task_header.hpp"
-#include "io_registration.hpp"
 
 namespace brigade::runtime::detail {
 

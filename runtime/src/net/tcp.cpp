@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <string>
 
 #include "brigade/runtime/coop.hpp"
@@ -77,47 +78,17 @@ Task<std::expected<TcpStream, std::error_code>> TcpStream::connect(SocketAddr ad
   co_return TcpStream(std::move(*io));
 }
 
-TcpStream::Readable::~Readable() {
-  if (!registered_) return;
-  auto& io = io_.registration();
-  {
-    std::lock_guard guard(io.lock);
-    if (io.reader == &waiter_) io.reader = nullptr;
-  }
-  waiter_.task->forget(waiter_);
-}
-
-bool TcpStream::Readable::await_suspend(std::coroutine_handle<> awaiting) noexcept {
-  auto& io = io_.registration();
-  for (;;) {
-    std::uint64_t tick = 0;
-    {
-      std::lock_guard guard(io.lock);
-      if ((io.readiness & io.ready_mask(Interest::read)) == 0) {
-        waiter_.task = &detail::expect_current_task();
-        waiter_.handle = awaiting;
-        io.reader = &waiter_;
-        registered_ = true;
-        return true;  // the driver wakes us on the next readiness event
-      }
-      tick = io.tick;
-    }
-    // Readiness may be stale (it starts optimistic): confirm it by peeking, without consuming.
-    std::byte probe;
-    if (::recv(io_.fd(), &probe, 1, MSG_PEEK) >= 0) return false;
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) {
-      error_ = last_error();
-      return false;
-    }
-    detail::clear_readiness(io, Interest::read, tick);
-  }
-}
-
 std::expected<void, std::error_code> TcpStream::Readable::await_resume() noexcept {
-  registered_ = false;
-  if (error_) return std::unexpected(error_);
+  auto outcome = IoOperation::await_resume();
+  if (!outcome) return std::unexpected(outcome.error());
   return {};
+}
+
+// Readiness may be stale (it starts optimistic): confirm it by peeking, without consuming.
+ssize_t TcpStream::Readable::perform(IoOperation& self) noexcept {
+  const auto& op = static_cast<const Readable&>(self);
+  std::byte probe;
+  return ::recv(op.fd(), &probe, 1, MSG_PEEK);
 }
 
 ssize_t TcpStream::Read::perform(IoOperation& self) noexcept {
@@ -137,6 +108,38 @@ ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
   message.msg_iov = const_cast<iovec*>(op.buffers_.data());
   message.msg_iovlen = std::min<std::size_t>(op.buffers_.size(), IOV_MAX);
   return ::sendmsg(op.fd(), &message, MSG_NOSIGNAL);
+}
+
+// One non-blocking call for try_read and try_write. On EAGAIN the readiness the driver reported
+// is spent, so it is cleared, unless an event arrived meanwhile: the next wait then really waits.
+template <class Call>
+std::expected<std::size_t, std::error_code> try_io(detail::IoRegistration& io, Interest interest,
+                                                   Call call) noexcept {
+  for (;;) {
+    std::uint64_t tick = 0;
+    {
+      std::lock_guard guard(io.lock);
+      tick = io.tick;
+    }
+    const ssize_t moved = call();
+    if (moved >= 0) return static_cast<std::size_t>(moved);
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (would_block(error)) detail::clear_readiness(io, interest, tick);
+    return std::unexpected(std::error_code(error, std::generic_category()));
+  }
+}
+
+std::expected<std::size_t, std::error_code> TcpStream::try_read(
+    std::span<std::byte> buffer) noexcept {
+  return try_io(io_.registration(), Interest::read,
+                [&] { return ::recv(io_.fd(), buffer.data(), buffer.size(), 0); });
+}
+
+std::expected<std::size_t, std::error_code> TcpStream::try_write(
+    std::span<const std::byte> data) noexcept {
+  return try_io(io_.registration(), Interest::write,
+                [&] { return ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL); });
 }
 
 Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::byte> buffer) {

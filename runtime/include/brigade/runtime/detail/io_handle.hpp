@@ -1,40 +1,39 @@
 #pragma once
 
-#include <cstdint>
 #include <expected>
 #include <memory>
 #include <system_error>
 
+#include "brigade/runtime/detail/interest.hpp"
+#include "brigade/runtime/detail/io_registration.hpp"
+
 namespace brigade::runtime::detail {
-
-struct IoRegistration;
-class Driver;
-
-// Which readiness an operation waits for.
-enum class Interest : std::uint8_t { read, write };
 
 // A non-blocking descriptor registered with the current runtime's I/O driver. Owns both: on
 // destruction it deregisters, then closes the descriptor. It must not outlive its runtime.
+//
+// One pointer wide (the registration knows the descriptor and its driver): a connection task
+// holds its stream in its frame for as long as the connection lives.
 class IoHandle {
  public:
-  IoHandle() noexcept;
+  IoHandle() noexcept = default;
   // Takes ownership of `fd`, which must already be non-blocking. Call it on a runtime thread.
   static std::expected<IoHandle, std::error_code> adopt(int fd);
 
-  IoHandle(IoHandle&& other) noexcept;
+  IoHandle(IoHandle&& other) noexcept = default;
   IoHandle& operator=(IoHandle&& other) noexcept;
   ~IoHandle();
 
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return registration_ ? registration_->fd : -1; }
   IoRegistration& registration() const noexcept { return *registration_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return registration_ != nullptr; }
 
  private:
+  explicit IoHandle(std::unique_ptr<IoRegistration> registration) noexcept
+      : registration_(std::move(registration)) {}
   void reset() noexcept;
 
-  int fd_ = -1;
   std::unique_ptr<IoRegistration> registration_;
-  Driver* driver_ = nullptr;
 };
 
 }  // namespace brigade::runtime::detail

@@ -7,20 +7,22 @@
 #include <expected>
 #include <system_error>
 
-#include "brigade/runtime/detail/io_handle.hpp"
+#include "brigade/runtime/detail/interest.hpp"
+#include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/task_header.hpp"
 
 namespace brigade::runtime::detail {
 
-// One non-blocking socket operation (a recv, a send, a sendmsg) as a plain awaiter, so that a
-// task waiting on a socket holds nothing beyond this object in its own frame: no coroutine frame
-// per pending read, which is most of what an idle connection would otherwise cost.
+// One non-blocking socket operation (a recv, a send, a sendmsg, a readiness probe) as a plain
+// awaiter, so that a task waiting on a socket holds nothing beyond this object in its own frame:
+// no coroutine frame per pending read, which is most of what an idle connection would otherwise
+// cost. It is kept small for the same reason (48 bytes before the operation's own arguments).
 //
 // Awaiting it takes one unit of the task's cooperative budget (yielding first when none is
 // left), then makes the system call while the driver says the descriptor is ready. On EAGAIN it
-// registers its Waiter with the descriptor and suspends; when woken, the task calls retry()
-// before resuming, which makes the call again and, if the wake-up was spurious, registers again
-// without resuming the coroutine.
+// registers its Waiter with the descriptor and suspends; when woken, the task calls the Waiter's
+// retry hook before resuming, which makes the call again and, if the wake-up was spurious,
+// registers again without resuming the coroutine.
 //
 // Movable only before it is awaited (join and select move their operands into their branches).
 class IoOperation : public Waiter {
@@ -34,31 +36,37 @@ class IoOperation : public Waiter {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept;
   Result await_resume() noexcept {
-    linked_ = false;
-    return result_;
+    task = nullptr;  // neither the registration nor the ready list holds it any more
+    if (outcome_ < 0) return std::unexpected(std::error_code(-outcome_, std::generic_category()));
+    return static_cast<std::size_t>(outcome_);
   }
 
  protected:
   // Makes the system call once: the bytes moved, or -1 with errno set.
   using Perform = ssize_t (*)(IoOperation& self) noexcept;
 
-  IoOperation(const IoHandle& io, Interest interest, Perform perform) noexcept
-      : io_(&io), perform_(perform), interest_(interest) {}
+  // The retry hook for an operation that waits for `interest` and then calls `perform`: one
+  // function per kind of operation, so the awaiter stores neither.
+  template <Interest interest, Perform perform>
+  static bool attempt_with(Waiter& waiter) noexcept {
+    return static_cast<IoOperation&>(waiter).attempt(interest, perform);
+  }
+
+  IoOperation(IoRegistration& io, bool (*retry_hook)(Waiter&) noexcept) noexcept : io_(&io) {
+    retry = retry_hook;
+  }
   IoOperation(IoOperation&& other) noexcept;
   ~IoOperation();
 
-  int fd() const noexcept { return io_->fd(); }
+  int fd() const noexcept { return io_->fd; }
 
  private:
-  static bool retry_after_wake(Waiter& waiter) noexcept;
-  // Tries until the call completes (true, result_ set) or would block (false, registered).
-  bool attempt() noexcept;
+  // Tries until the call completes (true, outcome_ set) or would block (false, registered).
+  bool attempt(Interest interest, Perform perform) noexcept;
 
-  const IoHandle* io_;
-  Perform perform_;
-  Result result_{0};
-  Interest interest_;
-  bool linked_ = false;  // this Waiter may be held by the registration or the task's ready list
+  // While the Waiter's `task` is set, the registration or the task's ready list may hold it.
+  IoRegistration* io_;
+  ssize_t outcome_ = 0;  // bytes moved, or -errno
 };
 
 }  // namespace brigade::runtime::detail

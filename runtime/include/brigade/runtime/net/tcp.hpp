@@ -29,34 +29,26 @@ class TcpStream {
 
   static Task<std::expected<TcpStream, std::error_code>> connect(SocketAddr address);
 
+  // The operations are plain awaiters (detail::IoOperation), not coroutines: a task blocked on a
+  // socket holds only the awaiter in its own frame, and waiting allocates nothing.
+
   // Completes when a read would not block (data, end of stream or an error is pending), without
   // reading. A server waits with this between requests, so an idle connection holds no buffer;
-  // it is a plain awaiter rather than a coroutine, so waiting allocates nothing either.
-  class [[nodiscard]] Readable {
+  // try_read then takes what arrived.
+  class [[nodiscard]] Readable final : public detail::IoOperation {
    public:
-    explicit Readable(detail::IoHandle& io) noexcept : io_(io) {}
-    Readable(const Readable&) = delete;
-    Readable& operator=(const Readable&) = delete;
-    ~Readable();
-
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> awaiting) noexcept;
+    explicit Readable(detail::IoRegistration& io) noexcept
+        : IoOperation(io, &attempt_with<detail::Interest::read, &perform>) {}
     std::expected<void, std::error_code> await_resume() noexcept;
 
    private:
-    detail::IoHandle& io_;
-    detail::Waiter waiter_;
-    std::error_code error_;
-    bool registered_ = false;
+    static ssize_t perform(IoOperation& self) noexcept;
   };
-  Readable readable() noexcept { return Readable(io_); }
-
-  // The single system-call operations are plain awaiters (detail::IoOperation): a task blocked
-  // in read() holds only the awaiter in its own frame. Each yields the bytes moved or an error.
+  // Each of these yields the bytes moved or an error.
   class [[nodiscard]] Read final : public detail::IoOperation {
    public:
-    Read(const detail::IoHandle& io, std::span<std::byte> buffer) noexcept
-        : IoOperation(io, detail::Interest::read, &perform), buffer_(buffer) {}
+    Read(detail::IoRegistration& io, std::span<std::byte> buffer) noexcept
+        : IoOperation(io, &attempt_with<detail::Interest::read, &perform>), buffer_(buffer) {}
 
    private:
     static ssize_t perform(IoOperation& self) noexcept;
@@ -64,8 +56,8 @@ class TcpStream {
   };
   class [[nodiscard]] Write final : public detail::IoOperation {
    public:
-    Write(const detail::IoHandle& io, std::span<const std::byte> data) noexcept
-        : IoOperation(io, detail::Interest::write, &perform), data_(data) {}
+    Write(detail::IoRegistration& io, std::span<const std::byte> data) noexcept
+        : IoOperation(io, &attempt_with<detail::Interest::write, &perform>), data_(data) {}
 
    private:
     static ssize_t perform(IoOperation& self) noexcept;
@@ -73,24 +65,31 @@ class TcpStream {
   };
   class [[nodiscard]] WriteVectored final : public detail::IoOperation {
    public:
-    WriteVectored(const detail::IoHandle& io, std::span<const iovec> buffers) noexcept
-        : IoOperation(io, detail::Interest::write, &perform), buffers_(buffers) {}
+    WriteVectored(detail::IoRegistration& io, std::span<const iovec> buffers) noexcept
+        : IoOperation(io, &attempt_with<detail::Interest::write, &perform>), buffers_(buffers) {}
 
    private:
     static ssize_t perform(IoOperation& self) noexcept;
     std::span<const iovec> buffers_;
   };
 
+  Readable readable() noexcept { return Readable(io_.registration()); }
   // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
-  Read read(std::span<std::byte> buffer) noexcept { return Read(io_, buffer); }
+  Read read(std::span<std::byte> buffer) noexcept { return Read(io_.registration(), buffer); }
   Task<std::expected<void, std::error_code>> read_exact(std::span<std::byte> buffer);
   // Writes what fits in the socket buffer (at least one byte).
-  Write write(std::span<const std::byte> data) noexcept { return Write(io_, data); }
+  Write write(std::span<const std::byte> data) noexcept { return Write(io_.registration(), data); }
   // Like write, gathering from several buffers (at most IOV_MAX of them per call).
   WriteVectored writev(std::span<const iovec> buffers) noexcept {
-    return WriteVectored(io_, buffers);
+    return WriteVectored(io_.registration(), buffers);
   }
   Task<std::expected<void, std::error_code>> write_all(std::span<const std::byte> data);
+
+  // Without waiting (Tokio's try_read and try_write): the bytes moved (for try_read, 0 means the
+  // peer closed its side), or std::errc::operation_would_block when the socket is not ready;
+  // readable() then waits until it is. They take no cooperative budget: they never wait.
+  std::expected<std::size_t, std::error_code> try_read(std::span<std::byte> buffer) noexcept;
+  std::expected<std::size_t, std::error_code> try_write(std::span<const std::byte> data) noexcept;
 
   std::expected<void, std::error_code> shutdown(Shutdown how) noexcept;
   std::expected<void, std::error_code> set_nodelay(bool enabled) noexcept;

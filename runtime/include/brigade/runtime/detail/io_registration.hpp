@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <mutex>
 
-#include "brigade/runtime/detail/io_handle.hpp"
+#include "brigade/runtime/detail/interest.hpp"
 #include "brigade/runtime/detail/spin_lock.hpp"
 #include "brigade/runtime/detail/task_header.hpp"
 
 namespace brigade::runtime::detail {
+
+class Driver;
 
 // What a descriptor is ready for, as the driver last saw it. Edge-triggered epoll reports each
 // change once, so readiness is remembered here until an operation hits EAGAIN and clears it.
@@ -22,20 +24,22 @@ enum Readiness : std::uint8_t {
 // The driver's record of one registered descriptor, with the one reader and one writer that may
 // wait on it. Freed by the driver only after an epoll_wait that cannot still report it.
 struct IoRegistration {
-  explicit IoRegistration(int descriptor) noexcept : fd(descriptor) {}
+  IoRegistration(int descriptor, Driver& owner) noexcept : fd(descriptor), driver(owner) {}
 
   std::uint8_t ready_mask(Interest interest) const noexcept {
     return interest == Interest::read ? (kReadable | kReadClosed | kError)
                                       : (kWritable | kWriteClosed | kError);
   }
 
+  // Ordered so that the small fields share one word: 40 bytes, one malloc chunk of 48.
   const int fd;
   SpinLock lock;
-  // Guarded by `lock`:
   std::uint8_t readiness = kReadable | kWritable;  // optimistic: try the syscall first
-  std::uint64_t tick = 0;                          // bumped by every event
+  Driver& driver;
+  std::uint64_t tick = 0;  // bumped by every event
   Waiter* reader = nullptr;
   Waiter* writer = nullptr;
+  // `readiness`, `tick`, `reader` and `writer` are guarded by `lock`.
 };
 
 }  // namespace brigade::runtime::detail
