@@ -13,7 +13,7 @@
 //   so the difference is the server's. Variants of the connection task:
 //     frame4k: a 4 KiB array in the coroutine frame, blocked in read (tokio_echo "stack")
 //     heap4k:  a 4 KiB heap buffer, blocked in read (tokio_echo "heap")
-//     lazy:    waits for data with a 1-byte read and holds a 4 KiB buffer only while echoing
+//     lazy:    waits with readable(), holds a 4 KiB buffer only while echoing (try_read)
 // RSS is read from /proc/self/statm.
 #include <malloc.h>
 #include <netinet/in.h>
@@ -159,22 +159,19 @@ rt::Task<void> echo_heap_buffer(net::TcpStream stream) {
   }
 }
 
-// Idle without a buffer: a 1-byte read is the wait for data. Once data is there a buffer is
-// taken, whatever else has arrived is drained into it without waiting, echoed, and released.
-// (A readiness wait without reading, like Tokio's TcpStream::readable() + try_read(), would
-// save the 1-byte recv; TcpStream does not offer one yet.)
+// Idle without a buffer (Tokio: readable().await, then try_read): the wait for data holds no
+// buffer; once data is there a buffer is taken, filled without waiting, echoed and released.
 rt::Task<void> echo_lazy_buffer(net::TcpStream stream) {
   for (;;) {
-    std::array<std::byte, 1> first;
-    auto received = co_await stream.read(first);
-    if (!received || *received == 0) co_return;
+    if (!co_await stream.readable()) co_return;
     auto buffer = std::make_unique_for_overwrite<std::byte[]>(kBufferBytes);
-    buffer[0] = first[0];
-    std::size_t filled = 1;
-    const ssize_t more =
-        ::recv(stream.native_handle(), buffer.get() + 1, kBufferBytes - 1, MSG_DONTWAIT);
-    if (more > 0) filled += static_cast<std::size_t>(more);
-    const std::span<const std::byte> data(buffer.get(), filled);
+    const auto received = stream.try_read(std::span(buffer.get(), kBufferBytes));
+    if (!received) {
+      if (received.error() == std::errc::operation_would_block) continue;
+      co_return;
+    }
+    if (*received == 0) co_return;
+    const std::span<const std::byte> data(buffer.get(), *received);
     if (!co_await stream.write_all(data)) co_return;
   }
 }

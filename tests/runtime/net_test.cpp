@@ -1,7 +1,8 @@
 // TCP on the runtime, over real loopback sockets: many concurrent echo clients with partial reads
 // and writes, peer close and reset, half-close, read timeouts, abort of tasks blocked in I/O
 // (no registration or descriptor left behind), connection refused, SocketAddr parsing, a
-// request/response ping-pong and writev. Only lower bounds on time are asserted.
+// request/response ping-pong, writev, and readable() with try_read/try_write. Only lower bounds
+// on time are asserted.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -759,6 +760,91 @@ TEST(Tcp, ReadableWaitsForDataWithoutConsumingIt) {
   const auto out = runtime.block_on(readable_then_read());
   EXPECT_TRUE(out.readable);
   EXPECT_EQ(out.data, "x");
+}
+
+bool would_block(const std::expected<std::size_t, std::error_code>& result) {
+  return !result && result.error() == std::errc::operation_would_block;
+}
+
+struct TryReadOutcome {
+  bool would_block_before_data = false;
+  bool readable = false;
+  rt::Clock::duration waited{};
+  std::string data;
+  bool would_block_after_data = false;
+  bool readable_at_end = false;
+  std::size_t read_at_end = 99;
+};
+
+// Tokio's readable() + try_read() pattern: no buffer is held while waiting.
+rt::Task<TryReadOutcome> readable_then_try_read() {
+  TryReadOutcome out;
+  auto pair = co_await connected_pair();
+  std::array<std::byte, 8> buffer;
+  out.would_block_before_data = would_block(pair.client.try_read(buffer));
+
+  const auto start = rt::Clock::now();
+  auto sender = rt::spawn(send_after(&pair.server, 30ms, "abc"));
+  out.readable = (co_await pair.client.readable()).has_value();
+  out.waited = rt::Clock::now() - start;
+  static_cast<void>(co_await sender);
+  const auto n = must(pair.client.try_read(buffer), "try_read");
+  out.data = as_string(std::span(buffer.data(), n));
+  out.would_block_after_data = would_block(pair.client.try_read(buffer));
+
+  { TcpStream closed = std::move(pair.server); }
+  out.readable_at_end = (co_await pair.client.readable()).has_value();
+  out.read_at_end = must(pair.client.try_read(buffer), "try_read at end");
+  co_return out;
+}
+
+TEST(Tcp, TryReadTakesWhatReadableWaitedFor) {
+  auto runtime = two_workers();
+  const auto out = runtime.block_on(readable_then_try_read());
+  EXPECT_TRUE(out.would_block_before_data);
+  EXPECT_TRUE(out.readable);
+  EXPECT_GE(out.waited, 25ms) << "readable() returned before any data was sent";
+  EXPECT_EQ(out.data, "abc");
+  EXPECT_TRUE(out.would_block_after_data);
+  EXPECT_TRUE(out.readable_at_end);
+  EXPECT_EQ(out.read_at_end, 0u) << "end of stream reads as 0 bytes";
+}
+
+struct TryWriteOutcome {
+  std::size_t accepted = 0;
+  bool stopped_at_would_block = false;
+  bool received_all = false;
+};
+
+// try_write fills the socket buffer without waiting and reports would_block once it is full;
+// everything it accepted reaches the peer in order.
+rt::Task<TryWriteOutcome> try_write_until_full() {
+  TryWriteOutcome out;
+  auto pair = co_await connected_pair();
+  set_send_buffer(pair.server.native_handle(), 4096);
+  const auto data = pattern(1 << 22, 3);
+  while (out.accepted < data.size()) {
+    auto sent = pair.server.try_write(std::span(data).subspan(out.accepted));
+    if (!sent) {
+      out.stopped_at_would_block = sent.error() == std::errc::operation_would_block;
+      break;
+    }
+    out.accepted += *sent;
+  }
+  { TcpStream closed = std::move(pair.server); }
+  const auto received = co_await read_to_end(&pair.client);
+  out.received_all =
+      received.size() == out.accepted && std::equal(received.begin(), received.end(), data.begin());
+  co_return out;
+}
+
+TEST(Tcp, TryWriteStopsWithWouldBlockWhenTheSocketBufferIsFull) {
+  auto runtime = two_workers();
+  const auto out = runtime.block_on(try_write_until_full());
+  EXPECT_GT(out.accepted, 0u);
+  EXPECT_LT(out.accepted, std::size_t{1} << 22);
+  EXPECT_TRUE(out.stopped_at_would_block);
+  EXPECT_TRUE(out.received_all);
 }
 
 // ---- read timeouts ---------------------------------------------------------------------------

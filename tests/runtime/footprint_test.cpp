@@ -1,0 +1,38 @@
+// What an idle connection and a sleeping task are made of, in bytes. These sizes are what
+// memory_bench measures per connection and per task (against Tokio's figures in runtime/README),
+// so a field added to any of them should be a decision, not an accident.
+#include <gtest/gtest.h>
+
+#include "brigade/runtime/detail/io_registration.hpp"
+#include "brigade/runtime/detail/task_cell.hpp"
+#include "brigade/runtime/net/tcp.hpp"
+
+namespace rt = brigade::runtime;
+namespace detail = brigade::runtime::detail;
+namespace net = brigade::runtime::net;
+
+namespace {
+
+// malloc (glibc) hands out chunks of 16k bytes holding 16k - 8: a block of 104 bytes costs 112,
+// one of 105 costs 128.
+TEST(Footprint, TaskCellOfAVoidTaskFitsA112ByteChunk) {
+  EXPECT_LE(sizeof(detail::TaskCell<void>), 104u);
+}
+
+TEST(Footprint, TaskCellStoresAValueWithoutADiscriminantOfItsOwn) {
+  EXPECT_EQ(sizeof(detail::TaskCell<long>), sizeof(detail::TaskCell<void>));
+}
+
+// A connection task keeps its stream in its frame for as long as the connection lives.
+TEST(Footprint, StreamIsOnePointer) { EXPECT_EQ(sizeof(net::TcpStream), sizeof(void*)); }
+
+TEST(Footprint, RegistrationFitsA48ByteChunk) { EXPECT_LE(sizeof(detail::IoRegistration), 40u); }
+
+// A task waiting on a socket holds the operation's awaiter in its frame.
+TEST(Footprint, SocketAwaitersStaySmall) {
+  EXPECT_LE(sizeof(net::TcpStream::Readable), 48u);
+  EXPECT_LE(sizeof(net::TcpStream::Read), 64u);
+  EXPECT_LE(sizeof(net::TcpStream::Write), 64u);
+}
+
+}  // namespace
