@@ -40,9 +40,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class T>
-T must(std::expected<T, std::error_code> result, const char* what) {
-  if (!result) throw std::system_error(result.error(), what);
+// For the socket operations' IoResult and for the std::error_code results of the rest.
+template <class T, class E>
+T must(std::expected<T, E> result, const char* what) {
+  if (!result) throw std::system_error(std::error_code(result.error()), what);
   return std::move(*result);
 }
 

@@ -49,14 +49,16 @@ namespace {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-template <class T>
-T must(std::expected<T, std::error_code> result, const char* what) {
-  if (!result) throw std::system_error(result.error(), what);
+// For the socket operations' IoResult and for the std::error_code results of the rest.
+template <class T, class E>
+T must(std::expected<T, E> result, const char* what) {
+  if (!result) throw std::system_error(std::error_code(result.error()), what);
   return std::move(*result);
 }
 
-void must(std::expected<void, std::error_code> result, const char* what) {
-  if (!result) throw std::system_error(result.error(), what);
+template <class E>
+void must(std::expected<void, E> result, const char* what) {
+  if (!result) throw std::system_error(std::error_code(result.error()), what);
 }
 
 std::size_t open_descriptors() {

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <mutex>
-#include <string>
 
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/time.hpp"
@@ -24,12 +23,6 @@ using detail::Interest;
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
 bool would_block(int error) noexcept { return error == EAGAIN || error == EWOULDBLOCK; }
-
-class NetErrorCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "brigade.net"; }
-  std::string message(int) const override { return "unexpected end of stream"; }
-};
 
 std::expected<void, std::error_code> check(int result) noexcept {
   if (result != 0) return std::unexpected(last_error());
@@ -50,11 +43,6 @@ bool is_resource_exhaustion(int error) noexcept {
 }
 
 }  // namespace
-
-std::error_code unexpected_eof() noexcept {
-  static const NetErrorCategory category;
-  return {1, category};
-}
 
 Task<std::expected<TcpStream, std::error_code>> TcpStream::connect(SocketAddr address) {
   detail::UniqueFd socket(
@@ -78,7 +66,7 @@ Task<std::expected<TcpStream, std::error_code>> TcpStream::connect(SocketAddr ad
   co_return TcpStream(std::move(*io));
 }
 
-std::expected<void, std::error_code> TcpStream::Readable::await_resume() noexcept {
+IoResult<void> TcpStream::Readable::await_resume() noexcept {
   auto outcome = IoOperation::await_resume();
   if (!outcome) return std::unexpected(outcome.error());
   return {};
@@ -113,8 +101,7 @@ ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
 // One non-blocking call for try_read and try_write. On EAGAIN the readiness the driver reported
 // is spent, so it is cleared, unless an event arrived meanwhile: the next wait then really waits.
 template <class Call>
-std::expected<std::size_t, std::error_code> try_io(detail::IoRegistration& io, Interest interest,
-                                                   Call call) noexcept {
+IoResult<std::size_t> try_io(detail::IoRegistration& io, Interest interest, Call call) noexcept {
   for (;;) {
     std::uint64_t tick = 0;
     {
@@ -126,39 +113,37 @@ std::expected<std::size_t, std::error_code> try_io(detail::IoRegistration& io, I
     const int error = errno;
     if (error == EINTR) continue;
     if (would_block(error)) detail::clear_readiness(io, interest, tick);
-    return std::unexpected(std::error_code(error, std::generic_category()));
+    return std::unexpected(IoError(error));
   }
 }
 
-std::expected<std::size_t, std::error_code> TcpStream::try_read(
-    std::span<std::byte> buffer) noexcept {
+IoResult<std::size_t> TcpStream::try_read(std::span<std::byte> buffer) noexcept {
   return try_io(io_.registration(), Interest::read,
                 [&] { return ::recv(io_.fd(), buffer.data(), buffer.size(), 0); });
 }
 
-std::expected<std::size_t, std::error_code> TcpStream::try_write(
-    std::span<const std::byte> data) noexcept {
+IoResult<std::size_t> TcpStream::try_write(std::span<const std::byte> data) noexcept {
   return try_io(io_.registration(), Interest::write,
                 [&] { return ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL); });
 }
 
-Task<std::expected<void, std::error_code>> TcpStream::read_exact(std::span<std::byte> buffer) {
+Task<IoResult<void>> TcpStream::read_exact(std::span<std::byte> buffer) {
   while (!buffer.empty()) {
     auto received = co_await read(buffer);
     if (!received) co_return std::unexpected(received.error());
-    if (*received == 0) co_return std::unexpected(unexpected_eof());
+    if (*received == 0) co_return std::unexpected(IoError::end_of_stream());
     buffer = buffer.subspan(*received);
   }
-  co_return std::expected<void, std::error_code>{};
+  co_return IoResult<void>{};
 }
 
-Task<std::expected<void, std::error_code>> TcpStream::write_all(std::span<const std::byte> data) {
+Task<IoResult<void>> TcpStream::write_all(std::span<const std::byte> data) {
   while (!data.empty()) {
     auto sent = co_await write(data);
     if (!sent) co_return std::unexpected(sent.error());
     data = data.subspan(*sent);
   }
-  co_return std::expected<void, std::error_code>{};
+  co_return IoResult<void>{};
 }
 
 std::expected<void, std::error_code> TcpStream::shutdown(Shutdown how) noexcept {

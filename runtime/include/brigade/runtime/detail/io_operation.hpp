@@ -4,12 +4,11 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <expected>
-#include <system_error>
 
 #include "brigade/runtime/detail/interest.hpp"
 #include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/net/io_error.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -27,7 +26,7 @@ namespace brigade::runtime::detail {
 // Movable only before it is awaited (join and select move their operands into their branches).
 class IoOperation : public Waiter {
  public:
-  using Result = std::expected<std::size_t, std::error_code>;
+  using Result = net::IoResult<std::size_t>;
 
   IoOperation(const IoOperation&) = delete;
   IoOperation& operator=(const IoOperation&) = delete;
@@ -37,7 +36,7 @@ class IoOperation : public Waiter {
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept;
   Result await_resume() noexcept {
     task = nullptr;  // neither the registration nor the ready list holds it any more
-    if (outcome_ < 0) return std::unexpected(std::error_code(-outcome_, std::generic_category()));
+    if (outcome_ < 0) return std::unexpected(net::IoError(static_cast<int>(-outcome_)));
     return static_cast<std::size_t>(outcome_);
   }
 

@@ -11,13 +11,11 @@
 
 #include "brigade/runtime/detail/io_handle.hpp"
 #include "brigade/runtime/detail/io_operation.hpp"
+#include "brigade/runtime/net/io_error.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/task.hpp"
 
 namespace brigade::runtime::net {
-
-// The error read_exact reports when the stream ends early.
-std::error_code unexpected_eof() noexcept;
 
 // A TCP connection. Operations wait for readiness on the runtime's driver;
 // at most one task reads and one task writes at a time. Await each operation before the stream
@@ -39,7 +37,7 @@ class TcpStream {
    public:
     explicit Readable(detail::IoRegistration& io) noexcept
         : IoOperation(io, &attempt_with<detail::Interest::read, &perform>) {}
-    std::expected<void, std::error_code> await_resume() noexcept;
+    IoResult<void> await_resume() noexcept;
 
    private:
     static ssize_t perform(IoOperation& self) noexcept;
@@ -76,20 +74,20 @@ class TcpStream {
   Readable readable() noexcept { return Readable(io_.registration()); }
   // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
   Read read(std::span<std::byte> buffer) noexcept { return Read(io_.registration(), buffer); }
-  Task<std::expected<void, std::error_code>> read_exact(std::span<std::byte> buffer);
+  Task<IoResult<void>> read_exact(std::span<std::byte> buffer);
   // Writes what fits in the socket buffer (at least one byte).
   Write write(std::span<const std::byte> data) noexcept { return Write(io_.registration(), data); }
   // Like write, gathering from several buffers (at most IOV_MAX of them per call).
   WriteVectored writev(std::span<const iovec> buffers) noexcept {
     return WriteVectored(io_.registration(), buffers);
   }
-  Task<std::expected<void, std::error_code>> write_all(std::span<const std::byte> data);
+  Task<IoResult<void>> write_all(std::span<const std::byte> data);
 
   // Without waiting (Tokio's try_read and try_write): the bytes moved (for try_read, 0 means the
   // peer closed its side), or std::errc::operation_would_block when the socket is not ready;
   // readable() then waits until it is. They take no cooperative budget: they never wait.
-  std::expected<std::size_t, std::error_code> try_read(std::span<std::byte> buffer) noexcept;
-  std::expected<std::size_t, std::error_code> try_write(std::span<const std::byte> data) noexcept;
+  IoResult<std::size_t> try_read(std::span<std::byte> buffer) noexcept;
+  IoResult<std::size_t> try_write(std::span<const std::byte> data) noexcept;
 
   std::expected<void, std::error_code> shutdown(Shutdown how) noexcept;
   std::expected<void, std::error_code> set_nodelay(bool enabled) noexcept;
