@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -28,6 +30,9 @@ Driver::Driver()
     throw_errno("epoll_ctl(eventfd)");
   }
 }
+
+// Every handle is gone by now (none may outlive the runtime); the last deregistrations wait here.
+Driver::~Driver() { release_deregistered(); }
 
 std::uint64_t Driver::tick_now() const noexcept {
   return static_cast<std::uint64_t>(
@@ -98,28 +103,39 @@ void Driver::dispatch(IoRegistration& io, std::uint32_t events) noexcept {
   }
 }
 
-std::unique_ptr<IoRegistration> Driver::register_io(int fd, std::error_code& error) {
-  auto io = std::make_unique<IoRegistration>(fd, *this);
+IoRegistration* Driver::register_io(int fd, std::error_code& error) {
+  IoRegistration* io = nullptr;
+  {
+    std::lock_guard guard(io_mutex_);
+    io = std::construct_at(static_cast<IoRegistration*>(registrations_.allocate()), fd, *this);
+  }
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
-  event.data.ptr = io.get();
+  event.data.ptr = io;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
     error = std::error_code(errno, std::generic_category());
+    std::lock_guard guard(io_mutex_);
+    std::destroy_at(io);
+    registrations_.release(io);
     return nullptr;
   }
   registered_.fetch_add(1, std::memory_order_relaxed);
   return io;
 }
 
-void Driver::deregister_io(std::unique_ptr<IoRegistration> io) noexcept {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, io->fd, nullptr);
+void Driver::deregister_io(IoRegistration& io) noexcept {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, io.fd, nullptr);
   registered_.fetch_sub(1, std::memory_order_relaxed);
   std::lock_guard guard(io_mutex_);
-  released_.push_back(std::move(io));
+  released_.push_back(&io);
 }
 
 void Driver::release_deregistered() noexcept {
   std::lock_guard guard(io_mutex_);
+  for (IoRegistration* io : released_) {
+    std::destroy_at(io);
+    registrations_.release(io);
+  }
   released_.clear();
 }
 

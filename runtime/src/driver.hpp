@@ -11,6 +11,7 @@
 
 #include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/timer_node.hpp"
+#include "registration_slab.hpp"
 #include "timer_wheel.hpp"
 #include "unique_fd.hpp"
 
@@ -25,6 +26,7 @@ class Driver {
   using Clock = std::chrono::steady_clock;
 
   Driver();
+  ~Driver();
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
@@ -44,12 +46,12 @@ class Driver {
   std::size_t timers() const;
 
   // Adds `fd` (non-blocking, owned by the caller) to the epoll set, edge-triggered for both
-  // directions.
-  std::unique_ptr<IoRegistration> register_io(int fd, std::error_code& error);
+  // directions. The registration belongs to the driver until deregister_io; null on error.
+  IoRegistration* register_io(int fd, std::error_code& error);
   // Removes it from the epoll set (before the caller closes the descriptor). The memory is
   // released only once the next epoll_wait begins: the wait in progress may already hold an
   // event that points to it.
-  void deregister_io(std::unique_ptr<IoRegistration> registration) noexcept;
+  void deregister_io(IoRegistration& registration) noexcept;
 
   std::size_t registered_io() const noexcept { return registered_.load(std::memory_order_relaxed); }
   std::uint64_t io_events() const noexcept { return io_events_.load(std::memory_order_relaxed); }
@@ -69,7 +71,8 @@ class Driver {
   mutable std::mutex timers_mutex_;
   TimerWheel wheel_;
   std::mutex io_mutex_;
-  std::vector<std::unique_ptr<IoRegistration>> released_;  // guarded by io_mutex_
+  RegistrationSlab registrations_;         // guarded by io_mutex_
+  std::vector<IoRegistration*> released_;  // guarded by io_mutex_
   std::atomic<std::size_t> registered_{0};
   std::atomic<std::uint64_t> io_events_{0};
 

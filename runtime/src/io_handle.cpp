@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "driver.hpp"
 #include "runtime_core.hpp"
 
@@ -9,18 +11,18 @@ namespace brigade::runtime::detail {
 
 std::expected<IoHandle, std::error_code> IoHandle::adopt(int fd) {
   std::error_code error;
-  auto registration = expect_current_runtime().driver().register_io(fd, error);
-  if (!registration) {
+  IoRegistration* registration = expect_current_runtime().driver().register_io(fd, error);
+  if (registration == nullptr) {
     ::close(fd);
     return std::unexpected(error);
   }
-  return IoHandle(std::move(registration));
+  return IoHandle(registration);
 }
 
 IoHandle& IoHandle::operator=(IoHandle&& other) noexcept {
   if (this != &other) {
     reset();
-    registration_ = std::move(other.registration_);
+    registration_ = std::exchange(other.registration_, nullptr);
   }
   return *this;
 }
@@ -28,12 +30,12 @@ IoHandle& IoHandle::operator=(IoHandle&& other) noexcept {
 IoHandle::~IoHandle() { reset(); }
 
 void IoHandle::reset() noexcept {
-  if (!registration_) return;
-  const int fd = registration_->fd;
+  if (registration_ == nullptr) return;
+  IoRegistration& registration = *std::exchange(registration_, nullptr);
+  const int fd = registration.fd;
   // Deregister before closing, so the descriptor number cannot be reused while the driver still
   // knows it.
-  Driver& driver = registration_->driver;
-  driver.deregister_io(std::move(registration_));
+  registration.driver.deregister_io(registration);
   ::close(fd);
 }
 

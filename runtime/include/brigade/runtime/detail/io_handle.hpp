@@ -1,8 +1,8 @@
 #pragma once
 
 #include <expected>
-#include <memory>
 #include <system_error>
+#include <utility>
 
 #include "brigade/runtime/detail/interest.hpp"
 #include "brigade/runtime/detail/io_registration.hpp"
@@ -20,7 +20,8 @@ class IoHandle {
   // Takes ownership of `fd`, which must already be non-blocking. Call it on a runtime thread.
   static std::expected<IoHandle, std::error_code> adopt(int fd);
 
-  IoHandle(IoHandle&& other) noexcept = default;
+  IoHandle(IoHandle&& other) noexcept
+      : registration_(std::exchange(other.registration_, nullptr)) {}
   IoHandle& operator=(IoHandle&& other) noexcept;
   ~IoHandle();
 
@@ -29,11 +30,10 @@ class IoHandle {
   explicit operator bool() const noexcept { return registration_ != nullptr; }
 
  private:
-  explicit IoHandle(std::unique_ptr<IoRegistration> registration) noexcept
-      : registration_(std::move(registration)) {}
+  explicit IoHandle(IoRegistration* registration) noexcept : registration_(registration) {}
   void reset() noexcept;
 
-  std::unique_ptr<IoRegistration> registration_;
+  IoRegistration* registration_ = nullptr;  // the driver's, until reset() deregisters it
 };
 
 }  // namespace brigade::runtime::detail
