@@ -2,6 +2,7 @@
 // anchors give (../shared/bench: sleepers.rs, tokio_echo.rs, run_anchors.sh memory).
 //
 //   memory_bench [REPS]      (default 3; every measurement runs in a fresh child process)
+//   memory_bench --serve frame4k|heap4k|lazy PORT   (the echo server alone, for conn_hold.py)
 //
 // sleepers: N = 100,000 tasks each sleeping 1 s, spawned from a runtime task on a 2-worker
 //   runtime, their JoinHandles kept in a vector (as in sleepers.rs). bytes/task = (peak RSS -
@@ -28,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -201,8 +203,9 @@ rt::Task<void> serve(net::TcpListener listener, Variant variant) {
 
 // Binds on a runtime thread (the listener registers with that runtime's driver) and leaves the
 // accept loop running as a task of its own.
-rt::Task<net::SocketAddr> start_server(Variant variant) {
-  auto listener = net::TcpListener::bind(net::SocketAddr::ipv4_loopback(0), {.backlog = 4096});
+rt::Task<net::SocketAddr> start_server(Variant variant, std::uint16_t port = 0) {
+  auto listener =
+      net::TcpListener::bind(net::SocketAddr::ipv4_loopback(port), {.backlog = 4096});
   if (!listener) {
     std::fprintf(stderr, "memory_bench: bind: %s\n", listener.error().message().c_str());
     std::exit(1);
@@ -343,7 +346,28 @@ void report(const char* what, const std::vector<double>& values) {
 
 }  // namespace
 
+// --serve: only the echo server, on 127.0.0.1:PORT with one worker, until killed; so that
+// ../shared/bench/conn_hold.py measures it from outside, exactly as it measures tokio_echo.
+int serve_only(const char* variant_name, const char* port_text) {
+  std::optional<Variant> variant;
+  for (const Variant v : {Variant::frame4k, Variant::heap4k, Variant::lazy}) {
+    if (std::string_view(variant_name) == name_of(v)) variant = v;
+  }
+  const int port = std::atoi(port_text);
+  if (!variant || port <= 0 || port > 65535) {
+    std::fprintf(stderr, "usage: memory_bench --serve frame4k|heap4k|lazy PORT\n");
+    return 2;
+  }
+  raise_descriptor_limit();
+  auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
+  const auto address = runtime.block_on(start_server(*variant, static_cast<std::uint16_t>(port)));
+  std::fprintf(stderr, "memory_bench: %s echo server on port %u\n", name_of(*variant),
+               static_cast<unsigned>(address.port()));
+  for (;;) ::pause();
+}
+
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "--serve") return serve_only(argv[2], argv[3]);
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
   std::vector<double> sleepers;
   std::array<std::vector<double>, 3> echo;

@@ -3,6 +3,8 @@
 // so a field added to any of them should be a decision, not an accident.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/task_cell.hpp"
 #include "brigade/runtime/net/tcp.hpp"
@@ -26,7 +28,14 @@ TEST(Footprint, TaskCellStoresAValueWithoutADiscriminantOfItsOwn) {
 // A connection task keeps its stream in its frame for as long as the connection lives.
 TEST(Footprint, StreamIsOnePointer) { EXPECT_EQ(sizeof(net::TcpStream), sizeof(void*)); }
 
-TEST(Footprint, RegistrationFitsA48ByteChunk) { EXPECT_LE(sizeof(detail::IoRegistration), 40u); }
+// Registrations come from the driver's slab, 40 bytes each.
+TEST(Footprint, RegistrationIsFortyBytes) { EXPECT_LE(sizeof(detail::IoRegistration), 40u); }
+
+// A frame keeps a slot for the result of each socket operation it awaits.
+TEST(Footprint, SocketResultsAreSmallerThanWithStdErrorCode) {
+  EXPECT_EQ(sizeof(net::IoResult<std::size_t>), 16u);
+  EXPECT_EQ(sizeof(net::IoResult<void>), 8u);
+}
 
 // A task waiting on a socket holds the operation's awaiter in its frame.
 TEST(Footprint, SocketAwaitersStaySmall) {

@@ -730,6 +730,21 @@ TEST(Tcp, ReadExactReportsUnexpectedEof) {
   EXPECT_FALSE(error.message().empty());
 }
 
+TEST(IoError, ConvertsToAndComparesWithStdErrorCode) {
+  const net::IoError reset(ECONNRESET);
+  const std::error_code code = reset;
+  EXPECT_EQ(code, std::error_code(ECONNRESET, std::generic_category()));
+  EXPECT_TRUE(reset == std::errc::connection_reset);
+  EXPECT_FALSE(reset == std::errc::broken_pipe);
+  EXPECT_TRUE(reset == code);
+  EXPECT_EQ(reset.message(), code.message());
+
+  const auto eof = net::IoError::end_of_stream();
+  EXPECT_TRUE(eof == net::unexpected_eof());
+  EXPECT_FALSE(eof == reset);
+  EXPECT_EQ(eof.message(), "unexpected end of stream");
+}
+
 rt::Task<std::expected<void, std::error_code>> wait_readable(TcpStream* stream) {
   co_return co_await stream->readable();
 }
