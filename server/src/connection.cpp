@@ -1,7 +1,6 @@
 #include "connection.hpp"
 
 #include <chrono>
-#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -430,21 +429,6 @@ std::chrono::milliseconds idle_timeout(const ServerOptions& options, bool served
   return served ? options.keep_alive_timeout : options.header_timeout;
 }
 
-// stream.readable() giving a bool: the frame then keeps a bool rather than the 24-byte
-// std::expected the runtime's awaiter gives (on failure, the read that follows sees the error).
-class Readable {
- public:
-  explicit Readable(TcpStream& stream) noexcept : inner_(stream.readable()) {}
-  bool await_ready() const noexcept { return inner_.await_ready(); }
-  bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-    return inner_.await_suspend(awaiting);
-  }
-  bool await_resume() noexcept { return inner_.await_resume().has_value(); }
-
- private:
-  TcpStream::Readable inner_;
-};
-
 // An accepted TLS connection: the registration, and the session as a member of the derived
 // class, so that it is destroyed before the base's stream (its destructor may still write
 // close_notify to it).
@@ -509,7 +493,8 @@ runtime::Task<void> serve_over(Connection connection) {
           !has_pending_input(connection.stream().native_handle())) {
         co_return;
       }
-      const bool readable = co_await Readable(connection.stream());
+      // On failure the read that would follow sees the error, so only success matters here.
+      const auto readable = co_await connection.stream().readable();
       if (!readable || !connection.slot().try_activate()) co_return;
       transport_of(connection).set_idle(false);
     }
