@@ -93,14 +93,10 @@ void Driver::dispatch(IoRegistration& io, std::uint32_t events) noexcept {
   io.readiness |= readiness;
   ++io.tick;
   // Woken under the registration's lock, which the awaiters take to deregister themselves.
-  if (io.reader != nullptr && (io.readiness & io.ready_mask(Interest::read)) != 0) {
-    Waiter* reader = std::exchange(io.reader, nullptr);
-    reader->task->wake(*reader);
-  }
-  if (io.writer != nullptr && (io.readiness & io.ready_mask(Interest::write)) != 0) {
-    Waiter* writer = std::exchange(io.writer, nullptr);
-    writer->task->wake(*writer);
-  }
+  // All of them: those that find nothing left to read (another acceptor took the connection)
+  // wait again.
+  if ((io.readiness & io.ready_mask(Interest::read)) != 0) io.readers.wake_all();
+  if ((io.readiness & io.ready_mask(Interest::write)) != 0) io.writers.wake_all();
 }
 
 IoRegistration* Driver::register_io(int fd, std::error_code& error) {

@@ -32,6 +32,8 @@ IoHandle::~IoHandle() { reset(); }
 void IoHandle::reset() noexcept {
   if (registration_ == nullptr) return;
   IoRegistration& registration = *std::exchange(registration_, nullptr);
+  // acq_rel: the last owner sees everything the others did before they let go.
+  if (registration.owners.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   const int fd = registration.fd;
   // Deregister before closing, so the descriptor number cannot be reused while the driver still
   // knows it.

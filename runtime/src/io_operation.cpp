@@ -7,27 +7,13 @@
 #include "readiness.hpp"
 
 namespace brigade::runtime::detail {
-namespace {
-
-Waiter*& slot_of(IoRegistration& io, Interest interest) noexcept {
-  return interest == Interest::read ? io.reader : io.writer;
-}
-
-}  // namespace
-
 IoOperation::IoOperation(IoOperation&& other) noexcept
-    : Waiter(), io_(other.io_), outcome_(other.outcome_) {
+    : WaitNode(), io_(other.io_), outcome_(other.outcome_) {
   retry = other.retry;
 }
 
 IoOperation::~IoOperation() {
-  if (task == nullptr) return;
-  {
-    std::lock_guard guard(io_->lock);
-    if (io_->reader == this) io_->reader = nullptr;
-    if (io_->writer == this) io_->writer = nullptr;
-  }
-  task->forget(*this);
+  if (task != nullptr) io_->withdraw(*this);
 }
 
 bool IoOperation::await_suspend(std::coroutine_handle<> awaiting) noexcept {
@@ -55,7 +41,7 @@ bool IoOperation::attempt(Interest interest, Perform perform) noexcept {
     {
       std::lock_guard guard(io.lock);
       if ((io.readiness & ready) == 0) {
-        slot_of(io, interest) = this;
+        io.waiters(interest).push_back(*this);
         return false;  // the driver wakes us on the next readiness event
       }
       tick = io.tick;

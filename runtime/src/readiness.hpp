@@ -17,12 +17,7 @@ class ReadinessAwaiter {
   ReadinessAwaiter(const ReadinessAwaiter&) = delete;
   ReadinessAwaiter& operator=(const ReadinessAwaiter&) = delete;
   ~ReadinessAwaiter() {
-    if (!registered_) return;
-    {
-      std::lock_guard guard(io_.lock);
-      if (slot() == &waiter_) slot() = nullptr;
-    }
-    waiter_.task->forget(waiter_);
+    if (registered_) io_.waiters(interest_).withdraw(node_, io_.lock);
   }
 
   bool await_ready() const noexcept { return false; }
@@ -32,9 +27,8 @@ class ReadinessAwaiter {
       tick_ = io_.tick;
       return false;
     }
-    waiter_.task = &expect_current_task();
-    waiter_.handle = awaiting;
-    slot() = &waiter_;
+    node_.arm(awaiting);
+    io_.waiters(interest_).push_back(node_);
     registered_ = true;
     return true;
   }
@@ -48,11 +42,9 @@ class ReadinessAwaiter {
   }
 
  private:
-  Waiter*& slot() noexcept { return interest_ == Interest::read ? io_.reader : io_.writer; }
-
   IoRegistration& io_;
   Interest interest_;
-  Waiter waiter_;
+  WaitNode node_;
   std::uint64_t tick_ = 0;
   bool registered_ = false;
 };

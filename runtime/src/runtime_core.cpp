@@ -3,11 +3,13 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <exception>
+#include <stdexcept>
 #include <string>
 
+#include "brigade/runtime/block_in_place.hpp"
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/detail/misuse.hpp"
+#include "brigade/runtime/spawn_local.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -26,11 +28,6 @@ std::size_t worker_count(const RuntimeOptions& options) {
 void name_this_thread(const std::string& name) {
   // Linux limits thread names to 15 characters.
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-}
-
-[[noreturn]] void fatal(const char* message) {
-  std::fprintf(stderr, "brigade: %s\n", message);
-  std::terminate();
 }
 
 BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCore* core) {
@@ -60,7 +57,9 @@ RuntimeCore* current_runtime() noexcept { return tls_runtime; }
 
 RuntimeCore& expect_current_runtime() noexcept {
   if (tls_runtime == nullptr) {
-    fatal("spawn outside a runtime: use Runtime::spawn or a Handle from outside the workers");
+    fail_misuse(
+        "no runtime on this thread: spawn, sleep and I/O need one (run them inside block_on or a "
+        "task; from other threads, spawn through Runtime::spawn or a Handle)");
   }
   return *tls_runtime;
 }
@@ -112,10 +111,22 @@ void RuntimeCore::run_worker_thread(std::size_t index) {
 }
 
 void RuntimeCore::drive_until(const std::atomic<bool>& done) {
-  if (current_task != nullptr) fatal("block_on called from inside a runtime task");
+  if (current_task != nullptr) fail_misuse("block_on called from inside a runtime task");
   if (options_.flavor == RuntimeOptions::Flavor::current_thread) {
-    RuntimeScope scope(this);
-    scheduler_.run_worker(0, &done);
+    // Its one worker loop runs on the thread in block_on: a second thread would run it too.
+    if (block_on_thread_.exchange(true, std::memory_order_acquire)) {
+      fail_misuse("block_on entered from two threads at once on a current-thread runtime");
+    }
+    const std::thread::id local = local_thread_.load(std::memory_order_relaxed);
+    if (local != std::thread::id() && local != std::this_thread::get_id()) {
+      fail_misuse(
+          "block_on from a new thread: this runtime's spawn_local tasks belong to another thread");
+    }
+    {
+      RuntimeScope scope(this);
+      scheduler_.run_worker(0, &done);
+    }
+    block_on_thread_.store(false, std::memory_order_release);
     return;
   }
   std::unique_lock lock(mutex_);
@@ -140,7 +151,45 @@ bool RuntimeCore::wait_workers_exited_until(
   return changed_.wait_until(lock, *deadline, exited);
 }
 
+void RuntimeCore::bind_to_this_thread() {
+  std::thread::id expected{};
+  const std::thread::id self = std::this_thread::get_id();
+  if (!local_thread_.compare_exchange_strong(expected, self) && expected != self) {
+    fail_misuse(
+        "spawn_local from a new thread: this runtime's spawn_local tasks belong to another thread");
+  }
+}
+
+RuntimeCore& expect_local_runtime() {
+  RuntimeCore* core = current_runtime();
+  if (core == nullptr || core->flavor() != RuntimeOptions::Flavor::current_thread ||
+      current_task == nullptr) {
+    throw std::logic_error(
+        "spawn_local needs a current-thread runtime: call it from one of its tasks (on the "
+        "multi-thread flavor tasks move between workers)");
+  }
+  core->bind_to_this_thread();
+  return *core;
+}
+
+void hand_off_worker_before_blocking() {
+  RuntimeCore* core = current_runtime();
+  if (core == nullptr || current_task == nullptr) {
+    throw std::logic_error("block_in_place: call it from a task of a runtime");
+  }
+  if (core->flavor() == RuntimeOptions::Flavor::current_thread) {
+    throw std::logic_error(
+        "block_in_place is refused on a current-thread runtime (its one thread would stop every "
+        "task): use spawn_blocking");
+  }
+  core->scheduler().hand_off_queued_tasks();
+}
+
 void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  // It would cancel the very task that is running it, then wait for its worker to stop.
+  if (tls_runtime == this && current_task != nullptr) {
+    fail_misuse("a runtime was shut down from one of its own tasks (or destroyed there)");
+  }
   {
     std::lock_guard guard(mutex_);
     if (shut_down_) return;

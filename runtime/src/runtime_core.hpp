@@ -40,6 +40,9 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   Driver& driver() noexcept { return driver_; }
   WorkStealingScheduler& scheduler() noexcept { return scheduler_; }
   BlockingPool& blocking() noexcept { return blocking_; }
+  RuntimeOptions::Flavor flavor() const noexcept { return options_.flavor; }
+  // spawn_local: from now on, only this thread may drive the runtime (its local tasks stay here).
+  void bind_to_this_thread();
 
  private:
   void run_worker_thread(std::size_t index);
@@ -51,6 +54,10 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   BlockingPool blocking_;
 
   std::atomic<std::uint64_t> forced_yields_{0};
+  // Current-thread flavor: a thread is inside block_on, running the one worker loop.
+  std::atomic<bool> block_on_thread_{false};
+  // Current-thread flavor, once spawn_local was used: the one thread allowed in block_on.
+  std::atomic<std::thread::id> local_thread_{};
 
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards the fields below

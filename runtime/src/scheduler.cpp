@@ -112,6 +112,13 @@ void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
   notify_parked();
 }
 
+void WorkStealingScheduler::hand_off_queued_tasks() noexcept {
+  Worker* worker = current_worker();
+  if (worker == nullptr) return;
+  if (TaskHeader* task = std::exchange(worker->lifo, nullptr)) push_inject(task);
+  while (TaskHeader* task = worker->local.pop()) push_inject(task);
+}
+
 void WorkStealingScheduler::task_completed(TaskHeader* task) noexcept {
   Worker* worker = current_worker();
   if (worker != nullptr) {

@@ -47,6 +47,10 @@ class WorkStealingScheduler final : public Scheduler {
   void stop_workers() noexcept;
   void drop_queued_tasks() noexcept;
 
+  // block_in_place: moves the calling worker's LIFO slot and local queue to the injection queue,
+  // waking a parked worker for them. No-op off the workers.
+  void hand_off_queued_tasks() noexcept;
+
   std::size_t workers() const noexcept { return workers_.size(); }
   void fill_metrics(RuntimeMetrics& metrics) const;
 

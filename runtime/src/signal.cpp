@@ -122,15 +122,9 @@ void wake_delivered() noexcept {
   std::lock_guard lock(state_mutex);
   for (std::size_t kind = 0; kind < kKinds; ++kind) {
     const std::uint64_t count = deliveries[kind].load();
-    detail::WaitNode* node = waiters[kind].front();
-    while (node != nullptr) {
-      detail::WaitNode* next = node->next;
-      if (static_cast<detail::SignalWaitNode*>(node)->seen != count) {
-        waiters[kind].remove(*node);
-        node->waiter.task->wake(node->waiter);
-      }
-      node = next;
-    }
+    waiters[kind].wake_if([count](detail::WaitNode& node) {
+      return static_cast<detail::SignalWaitNode&>(node).seen != count;
+    });
   }
 }
 
@@ -202,7 +196,8 @@ std::expected<void, std::error_code> ensure_dispatcher(detail::RuntimeCore& core
 std::size_t detail::signal_waiters(SignalKind kind) noexcept {
   std::lock_guard lock(state_mutex);
   std::size_t count = 0;
-  for (const WaitNode* node = waiters[index_of(kind)].front(); node != nullptr; node = node->next) {
+  for (const WaitNode* node = waiters[index_of(kind)].front(); node != nullptr;
+       node = waiters[index_of(kind)].next_of(*node)) {
     ++count;
   }
   return count;
@@ -225,11 +220,7 @@ Signal::Recv::Recv(Recv&& other) noexcept : signal_(other.signal_) {
 
 Signal::Recv::~Recv() {
   if (!suspended_ || resumed_) return;
-  {
-    std::lock_guard lock(state_mutex);
-    waiters[index_of(signal_->kind_)].remove(node_);  // no-op if the dispatcher unlinked it
-  }
-  node_.waiter.task->forget(node_.waiter);
+  waiters[index_of(signal_->kind_)].withdraw(node_, state_mutex);
 }
 
 bool Signal::Recv::await_ready() const noexcept {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/detail/misuse.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -89,6 +90,7 @@ void TaskHeader::abort() noexcept {
 bool TaskHeader::set_join_waiter(Waiter* w) noexcept {
   std::lock_guard guard(lock_);
   if (state_ == State::complete) return false;
+  if (join_waiter_ != nullptr) fail_misuse("a JoinHandle was awaited from two places at once");
   join_waiter_ = w;
   return true;
 }

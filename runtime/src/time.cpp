@@ -1,5 +1,6 @@
 #include "brigade/runtime/time.hpp"
 
+#include "brigade/runtime/detail/misuse.hpp"
 #include "runtime_core.hpp"
 
 namespace brigade::runtime {
@@ -38,7 +39,12 @@ void YieldNow::await_suspend(std::coroutine_handle<> awaiting) noexcept {
 }
 
 Interval::Interval(Clock::duration period, MissedTickBehavior behavior) noexcept
-    : period_(period), behavior_(behavior), next_(Clock::now()) {}
+    : period_(period), behavior_(behavior), next_(Clock::now()) {
+  // Every tick would be due at once, for ever (Tokio panics too).
+  if (period <= Clock::duration::zero()) {
+    detail::fail_misuse("an Interval with a zero period never waits");
+  }
+}
 
 Clock::time_point Interval::Tick::await_resume() noexcept {
   sleep_.await_resume();

@@ -79,6 +79,15 @@ ssize_t TcpStream::Readable::perform(IoOperation& self) noexcept {
   return ::recv(op.fd(), &probe, 1, MSG_PEEK);
 }
 
+IoResult<void> TcpStream::Writable::await_resume() noexcept {
+  auto outcome = IoOperation::await_resume();
+  if (!outcome) return std::unexpected(outcome.error());
+  return {};
+}
+
+// Nothing to confirm: a write that finds the buffer full after all clears the readiness.
+ssize_t TcpStream::Writable::perform(IoOperation&) noexcept { return 0; }
+
 ssize_t TcpStream::Read::perform(IoOperation& self) noexcept {
   const auto& op = static_cast<const Read&>(self);
   return ::recv(op.fd(), op.buffer_.data(), op.buffer_.size(), 0);
@@ -125,6 +134,15 @@ IoResult<std::size_t> TcpStream::try_read(std::span<std::byte> buffer) noexcept 
 IoResult<std::size_t> TcpStream::try_write(std::span<const std::byte> data) noexcept {
   return try_io(io_.registration(), Interest::write,
                 [&] { return ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL); });
+}
+
+std::pair<OwnedReadHalf, OwnedWriteHalf> TcpStream::into_split() && {
+  detail::IoHandle reading = io_.share();
+  return {OwnedReadHalf(std::move(reading)), OwnedWriteHalf(std::move(io_))};
+}
+
+OwnedWriteHalf::~OwnedWriteHalf() {
+  if (native_handle() >= 0) static_cast<void>(shutdown(Shutdown::write));
 }
 
 Task<IoResult<void>> TcpStream::read_exact(std::span<std::byte> buffer) {

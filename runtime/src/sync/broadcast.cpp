@@ -29,18 +29,12 @@ std::size_t BroadcastCore::receiver_count() const noexcept {
   return receivers_;
 }
 
-void BroadcastCore::unpark(WaitNode& node) noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    waiters_.remove(node);
-  }
-  node.waiter.task->forget(node.waiter);
-}
+void BroadcastCore::unpark(WaitNode& node) noexcept { waiters_.withdraw(node, mutex_); }
 
 void BroadcastCore::yield_turn(WaitNode& node, std::coroutine_handle<> awaiting) noexcept {
   coop::count_forced_yield();
   node.arm(awaiting);
-  node.waiter.task->yield_now(node.waiter);
+  node.task->yield_now(node);
 }
 
 void BroadcastCore::park_locked(WaitNode& node, std::coroutine_handle<> awaiting) noexcept {

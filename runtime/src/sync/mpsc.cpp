@@ -38,17 +38,12 @@ std::size_t MpscCore::available_permits() const noexcept {
 }
 
 void MpscCore::cancel_send(MpscSendNode& node) noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    if (node.linked) {
-      waiting_senders_.remove(node);
-    } else if (node.outcome == MpscSendNode::Outcome::granted) {
-      --reserved_;
-      release_permit_locked();
-      wake_receiver_if_done_locked();
-    }
-  }
-  node.waiter.task->forget(node.waiter);
+  waiting_senders_.withdraw(node, mutex_, [&](bool was_linked) noexcept {
+    if (was_linked || node.outcome != MpscSendNode::Outcome::granted) return;
+    --reserved_;
+    release_permit_locked();
+    wake_receiver_if_done_locked();
+  });
 }
 
 void MpscCore::release_permit() noexcept {
@@ -59,7 +54,7 @@ void MpscCore::release_permit() noexcept {
 void MpscCore::yield_turn(WaitNode& node, std::coroutine_handle<> awaiting) noexcept {
   coop::count_forced_yield();
   node.arm(awaiting);
-  node.waiter.task->yield_now(node.waiter);
+  node.task->yield_now(node);
 }
 
 void MpscCore::release_permit_locked() noexcept {
@@ -70,7 +65,7 @@ void MpscCore::release_permit_locked() noexcept {
   }
   static_cast<MpscSendNode*>(next)->outcome = MpscSendNode::Outcome::granted;
   ++reserved_;
-  next->waiter.task->wake(next->waiter);
+  next->task->wake(*next);
 }
 
 void MpscCore::wake_receiver_if_done_locked() noexcept {
@@ -80,7 +75,7 @@ void MpscCore::wake_receiver_if_done_locked() noexcept {
 void MpscCore::fail_waiting_senders_locked() noexcept {
   while (WaitNode* node = waiting_senders_.pop_front()) {
     static_cast<MpscSendNode*>(node)->outcome = MpscSendNode::Outcome::closed;
-    node->waiter.task->wake(node->waiter);
+    node->task->wake(*node);
   }
 }
 

@@ -14,16 +14,11 @@ Notify::Notified::Notified(Notified&& other) noexcept
 
 Notify::Notified::~Notified() {
   if (!suspended_ || resumed_) return;
-  {
-    std::lock_guard lock(notify_->mutex_);
-    if (node_.linked) {
-      notify_->waiters_.remove(node_);
-    } else if (node_.woken == Woken::by_notify_one) {
-      // Picked by notify_one() but never resumed: someone else must get that notification.
-      notify_->notify_one_locked();
-    }
-  }
-  node_.waiter.task->forget(node_.waiter);
+  Notify& notify = *notify_;
+  notify.waiters_.withdraw(node_, notify.mutex_, [&](bool was_linked) noexcept {
+    // Picked by notify_one() but never resumed: someone else must get that notification.
+    if (!was_linked && node_.woken == Woken::by_notify_one) notify.notify_one_locked();
+  });
 }
 
 bool Notify::Notified::await_ready() const noexcept {

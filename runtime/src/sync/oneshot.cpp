@@ -11,11 +11,7 @@ bool OneshotCore::park_receiver(WaitNode& node, std::coroutine_handle<> awaiting
 }
 
 void OneshotCore::unpark_receiver(WaitNode& node) noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    receivers_.remove(node);  // no-op if the sender already woke it; the value stays stored
-  }
-  node.waiter.task->forget(node.waiter);
+  receivers_.withdraw(node, mutex_);  // if the sender already woke it, the value stays stored
 }
 
 void OneshotCore::close_receiver() noexcept {
@@ -37,13 +33,7 @@ bool OneshotCore::park_sender(WaitNode& node, std::coroutine_handle<> awaiting) 
   return true;
 }
 
-void OneshotCore::unpark_sender(WaitNode& node) noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    senders_.remove(node);
-  }
-  node.waiter.task->forget(node.waiter);
-}
+void OneshotCore::unpark_sender(WaitNode& node) noexcept { senders_.withdraw(node, mutex_); }
 
 void OneshotCore::drop_sender() noexcept {
   std::lock_guard lock(mutex_);

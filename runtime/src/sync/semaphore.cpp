@@ -43,12 +43,10 @@ Semaphore::Acquire::~Acquire() {
   if (!suspended_ || resumed_) return;
   // Cancelled while queued, or woken and never resumed: whatever was set aside for this acquirer
   // goes to the next ones (close() already took back the permits of closed acquirers).
-  {
-    std::lock_guard lock(semaphore_->mutex_);
-    semaphore_->waiters_.remove(node_);
-    semaphore_->add_permits_locked(std::exchange(node_.assigned, 0));
-  }
-  node_.waiter.task->forget(node_.waiter);
+  Semaphore& sem = *semaphore_;
+  sem.waiters_.withdraw(node_, sem.mutex_, [&](bool) noexcept {
+    sem.add_permits_locked(std::exchange(node_.assigned, 0));
+  });
 }
 
 bool Semaphore::Acquire::await_suspend(std::coroutine_handle<> awaiting) noexcept {

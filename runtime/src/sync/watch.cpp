@@ -14,32 +14,20 @@ bool WatchCore::park(WatchNode& node, std::uint64_t seen,
   return true;
 }
 
-void WatchCore::unpark(WatchNode& node) noexcept {
-  {
-    std::lock_guard lock(waiters_mutex_);
-    waiters_.remove(node);
-  }
-  node.waiter.task->forget(node.waiter);
-}
+void WatchCore::unpark(WatchNode& node) noexcept { waiters_.withdraw(node, waiters_mutex_); }
 
 void WatchCore::yield_turn(WaitNode& node, std::coroutine_handle<> awaiting) noexcept {
   coop::count_forced_yield();
   node.arm(awaiting);
-  node.waiter.task->yield_now(node.waiter);
+  node.task->yield_now(node);
 }
 
 void WatchCore::notify_receivers() noexcept {
   std::lock_guard lock(waiters_mutex_);
   // A waiter that parked after seeing this very version stays: its wake-up is the next change.
   const std::uint64_t current = version();
-  for (WaitNode* node = waiters_.front(); node != nullptr;) {
-    WaitNode* next = node->next;  // `node` may be gone once woken
-    if (static_cast<WatchNode*>(node)->seen != current) {
-      waiters_.remove(*node);
-      node->waiter.task->wake(node->waiter);
-    }
-    node = next;
-  }
+  waiters_.wake_if(
+      [current](WaitNode& node) { return static_cast<WatchNode&>(node).seen != current; });
 }
 
 void WatchCore::drop_sender() noexcept {

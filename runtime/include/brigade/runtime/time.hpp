@@ -35,9 +35,25 @@ class [[nodiscard]] Sleep {
 
 inline Sleep sleep_until(Clock::time_point deadline) noexcept { return Sleep(deadline); }
 
+namespace detail {
+
+// `now + duration`, rounded up to the clock's tick, or the farthest time point the clock has when
+// that would overflow: as in Tokio, a huge duration means "never", not a wrapped-around past.
+template <class Rep, class Period>
+Clock::time_point saturating_deadline(Clock::time_point now,
+                                      std::chrono::duration<Rep, Period> duration) noexcept {
+  using Duration = std::chrono::duration<Rep, Period>;
+  // In `duration`'s own unit, so that the comparison itself cannot overflow.
+  const auto room = std::chrono::duration_cast<Duration>(Clock::time_point::max() - now);
+  if (duration >= room) return Clock::time_point::max();
+  return now + std::chrono::ceil<Clock::duration>(duration);
+}
+
+}  // namespace detail
+
 template <class Rep, class Period>
 Sleep sleep(std::chrono::duration<Rep, Period> duration) noexcept {
-  return Sleep(Clock::now() + std::chrono::ceil<Clock::duration>(duration));
+  return Sleep(detail::saturating_deadline(Clock::now(), duration));
 }
 
 // Lets the other tasks queued on this worker run before this one continues.

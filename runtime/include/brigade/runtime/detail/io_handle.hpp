@@ -25,6 +25,13 @@ class IoHandle {
   IoHandle& operator=(IoHandle&& other) noexcept;
   ~IoHandle();
 
+  // Another owner of the same registration and descriptor (for a stream's other half): the
+  // descriptor is deregistered and closed when the last owner goes.
+  IoHandle share() const noexcept {
+    registration_->owners.fetch_add(1, std::memory_order_relaxed);
+    return IoHandle(registration_);
+  }
+
   int fd() const noexcept { return registration_ ? registration_->fd : -1; }
   IoRegistration& registration() const noexcept { return *registration_; }
   explicit operator bool() const noexcept { return registration_ != nullptr; }

@@ -7,7 +7,7 @@
 
 #include "brigade/runtime/detail/interest.hpp"
 #include "brigade/runtime/detail/io_registration.hpp"
-#include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/detail/wait_list.hpp"
 #include "brigade/runtime/net/io_error.hpp"
 
 namespace brigade::runtime::detail {
@@ -15,16 +15,16 @@ namespace brigade::runtime::detail {
 // One non-blocking socket operation (a recv, a send, a sendmsg, a readiness probe) as a plain
 // awaiter, so that a task waiting on a socket holds nothing beyond this object in its own frame:
 // no coroutine frame per pending read, which is most of what an idle connection would otherwise
-// cost. It is kept small for the same reason (48 bytes before the operation's own arguments).
+// cost. It is kept small for the same reason (64 bytes before the operation's own arguments).
 //
 // Awaiting it takes one unit of the task's cooperative budget (yielding first when none is
 // left), then makes the system call while the driver says the descriptor is ready. On EAGAIN it
-// registers its Waiter with the descriptor and suspends; when woken, the task calls the Waiter's
+// joins the descriptor's waiters and suspends; when woken, the task calls the Waiter's
 // retry hook before resuming, which makes the call again and, if the wake-up was spurious,
 // registers again without resuming the coroutine.
 //
 // Movable only before it is awaited (join and select move their operands into their branches).
-class IoOperation : public Waiter {
+class IoOperation : public WaitNode {
  public:
   using Result = net::IoResult<std::size_t>;
 

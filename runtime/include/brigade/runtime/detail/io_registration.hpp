@@ -1,11 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
 #include "brigade/runtime/detail/interest.hpp"
 #include "brigade/runtime/detail/spin_lock.hpp"
-#include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/detail/wait_list.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -21,8 +22,9 @@ enum Readiness : std::uint8_t {
   kError = 1 << 4,
 };
 
-// The driver's record of one registered descriptor, with the one reader and one writer that may
-// wait on it. Freed by the driver only after an epoll_wait that cannot still report it.
+// The driver's record of one registered descriptor, with the tasks waiting to read from it and to
+// write to it (any number of each: several acceptors on one listener, a read and a readable() in
+// one select). Freed by the driver only after an epoll_wait that cannot still report it.
 struct IoRegistration {
   IoRegistration(int descriptor, Driver& owner) noexcept : fd(descriptor), driver(owner) {}
 
@@ -35,11 +37,27 @@ struct IoRegistration {
   const int fd;
   SpinLock lock;
   std::uint8_t readiness = kReadable | kWritable;  // optimistic: try the syscall first
+  // The IoHandles sharing the descriptor (a stream's two halves); the last one to go closes it.
+  std::atomic<std::uint8_t> owners{1};
   Driver& driver;
   std::uint64_t tick = 0;  // bumped by every event
-  Waiter* reader = nullptr;
-  Waiter* writer = nullptr;
-  // `readiness`, `tick`, `reader` and `writer` are guarded by `lock`.
+  WaitList readers;
+  WaitList writers;
+  // `readiness`, `tick`, `readers` and `writers` are guarded by `lock`.
+
+  WaitList& waiters(Interest interest) noexcept {
+    return interest == Interest::read ? readers : writers;
+  }
+  // WaitList::withdraw for an operation that does not keep its interest (IoOperation, to stay
+  // small): unlinking needs the right list only when `node` is that list's head, which the lock
+  // keeps from changing while it is checked.
+  void withdraw(WaitNode& node) noexcept {
+    {
+      std::lock_guard guard(lock);
+      (writers.front() == &node ? writers : readers).remove(node);
+    }
+    node.task->forget(node);
+  }
 };
 
 }  // namespace brigade::runtime::detail

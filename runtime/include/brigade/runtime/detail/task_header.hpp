@@ -14,7 +14,8 @@ class TaskHeader;
 // A suspended coroutine waiting for something: a timer, a channel, another task.
 //
 // A Waiter lives inside an awaiter, so inside a coroutine frame. Two rules keep it from ever being
-// touched after its frame is gone:
+// touched after its frame is gone (detail::WaitList implements them for every resource with a
+// list of waiters):
 //  - a resource hands a Waiter back to its task with TaskHeader::wake() while it still holds the
 //    resource's own lock (and unlinks it from the resource in the same critical section);
 //  - an awaiter destroyed before it was resumed (its task was aborted, or it lost a select) first

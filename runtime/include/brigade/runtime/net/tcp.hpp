@@ -17,10 +17,14 @@
 
 namespace brigade::runtime::net {
 
-// A TCP connection. Operations wait for readiness on the runtime's driver;
-// at most one task reads and one task writes at a time. Await each operation before the stream
-// is moved or destroyed (the coroutine refers to it). Ready operations consume the task's
+// A TCP connection. Operations wait for readiness on the runtime's driver; any number of them
+// may wait at once, from any tasks (readiness wakes them all; those that find nothing to do wait
+// again). Await each operation before the stream is moved or destroyed (the coroutine refers to
+// it). Ready operations consume the task's
 // cooperative budget, so a connection that always has data still lets others run.
+class OwnedReadHalf;
+class OwnedWriteHalf;
+
 class TcpStream {
  public:
   enum class Shutdown { read, write, both };
@@ -37,6 +41,17 @@ class TcpStream {
    public:
     explicit Readable(detail::IoRegistration& io) noexcept
         : IoOperation(io, &attempt_with<detail::Interest::read, &perform>) {}
+    IoResult<void> await_resume() noexcept;
+
+   private:
+    static ssize_t perform(IoOperation& self) noexcept;
+  };
+  // Completes when a write would not block (the driver last saw room in the send buffer, or the
+  // peer is gone), without writing; try_write then sends what fits.
+  class [[nodiscard]] Writable final : public detail::IoOperation {
+   public:
+    explicit Writable(detail::IoRegistration& io) noexcept
+        : IoOperation(io, &attempt_with<detail::Interest::write, &perform>) {}
     IoResult<void> await_resume() noexcept;
 
    private:
@@ -72,6 +87,7 @@ class TcpStream {
   };
 
   Readable readable() noexcept { return Readable(io_.registration()); }
+  Writable writable() noexcept { return Writable(io_.registration()); }
   // Reads what is available, up to buffer.size(); 0 means the peer closed its side.
   Read read(std::span<std::byte> buffer) noexcept { return Read(io_.registration(), buffer); }
   Task<IoResult<void>> read_exact(std::span<std::byte> buffer);
@@ -95,11 +111,63 @@ class TcpStream {
   std::expected<SocketAddr, std::error_code> local_addr() const noexcept;
   int native_handle() const noexcept { return io_.fd(); }
 
- private:
-  friend class TcpListener;
+  // Tokio's into_split: a read half and a write half that own the connection together, for a
+  // reader task and a writer task that need no pointer to a stream someone else owns. The
+  // connection is closed when both halves are gone; dropping the write half first shuts down
+  // the write side, as in Tokio.
+  std::pair<OwnedReadHalf, OwnedWriteHalf> into_split() &&;
+
+ protected:
   explicit TcpStream(detail::IoHandle io) noexcept : io_(std::move(io)) {}
 
+ private:
+  friend class TcpListener;
+
   detail::IoHandle io_;
+};
+
+// The reading half of a split TcpStream: its read operations, nothing that writes.
+class OwnedReadHalf : private TcpStream {
+ public:
+  using TcpStream::local_addr;
+  using TcpStream::native_handle;
+  using TcpStream::peer_addr;
+  using TcpStream::Read;
+  using TcpStream::read;
+  using TcpStream::read_exact;
+  using TcpStream::Readable;
+  using TcpStream::readable;
+  using TcpStream::try_read;
+
+ private:
+  friend class TcpStream;
+  explicit OwnedReadHalf(detail::IoHandle io) noexcept : TcpStream(std::move(io)) {}
+};
+
+// The writing half of a split TcpStream. Dropping it shuts down the write side of the
+// connection (the peer reads end of stream), as Tokio's does.
+class OwnedWriteHalf : private TcpStream {
+ public:
+  OwnedWriteHalf(OwnedWriteHalf&&) noexcept = default;
+  OwnedWriteHalf& operator=(OwnedWriteHalf&&) = delete;
+  ~OwnedWriteHalf();
+
+  using TcpStream::local_addr;
+  using TcpStream::native_handle;
+  using TcpStream::peer_addr;
+  using TcpStream::set_nodelay;
+  using TcpStream::try_write;
+  using TcpStream::Writable;
+  using TcpStream::writable;
+  using TcpStream::Write;
+  using TcpStream::write;
+  using TcpStream::write_all;
+  using TcpStream::writev;
+  using TcpStream::WriteVectored;
+
+ private:
+  friend class TcpStream;
+  explicit OwnedWriteHalf(detail::IoHandle io) noexcept : TcpStream(std::move(io)) {}
 };
 
 struct ListenOptions {

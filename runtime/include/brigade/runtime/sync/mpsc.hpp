@@ -205,15 +205,12 @@ class MpscState final : public MpscCore {
   // For a receive awaiter destroyed before it was resumed: a value already handed to it goes
   // back to the front of the queue (it is the oldest), keeping its permit.
   void cancel_recv(RecvNode& node) noexcept {
-    {
-      std::lock_guard lock(mutex_);
-      waiting_receiver_.remove(node);
+    waiting_receiver_.withdraw(node, mutex_, [&](bool) noexcept {
       if (node.value.has_value() && node.holds_permit) {
         queue_.push_front(std::move(*node.value));
         node.value.reset();
       }
-    }
-    node.waiter.task->forget(node.waiter);
+    });
   }
 
   std::expected<T, mpsc::TryRecvError> try_recv() {
