@@ -53,7 +53,7 @@ runtime::Task<Response> fanout(Request& request) {
     children.handles.push_back(runtime::spawn(nap(milliseconds(*ms))));
   }
   std::size_t joined = 0;
-  for (const auto& child : children.handles) {
+  for (auto& child : children.handles) {
     const auto outcome = co_await child;
     if (outcome) ++joined;
   }
