@@ -1,0 +1,107 @@
+// Common mistakes, each shown going wrong and then fixed:
+//  1. a blocking call inside a task (a 10 ms ticker on the same worker goes late);
+//  2. a dropped JoinHandle, which loses the task's error;
+//  3. unbounded spawn_blocking, one pool thread per job, where a semaphore keeps it to a few.
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/sync/semaphore.hpp"
+#include "brigade/runtime/time.hpp"
+#include "lessons.hpp"
+#include "support.hpp"
+
+namespace guide {
+namespace {
+
+// 1. A synchronous 100 ms call: on the worker, or handed to the pool.
+rt::Task<void> blocking_call_in_task() {
+  spin_for(100ms);
+  co_return;
+}
+
+rt::Task<void> blocking_call_offloaded() {
+  co_await rt::spawn_blocking([] { spin_for(100ms); });
+}
+
+rt::Task<void> blocking_call(bool fixed) {
+  auto ticker = rt::spawn(worst_lateness(10ms, 15));
+  co_await rt::sleep(20ms);
+  auto call = rt::spawn(fixed ? blocking_call_offloaded() : blocking_call_in_task());
+  co_await call;
+  std::printf("  1. %s ticker late by %.1f ms at worst\n",
+              fixed ? "fixed, the call in spawn_blocking:" : "wrong, a 100 ms call in a task: ",
+              to_ms(*co_await ticker));
+}
+
+// 2. A task that fails; the error is seen only by whoever awaits its handle.
+rt::Task<void> save_order() {
+  co_await rt::sleep(1ms);
+  throw std::runtime_error("disk full");
+}
+
+rt::Task<void> dropped_error(bool fixed) {
+  int errors_seen = 0;
+  std::string message;
+  if (fixed) {
+    auto saved = co_await rt::spawn(save_order());
+    if (!saved) {
+      ++errors_seen;
+      message = saved.error().message();
+    }
+  } else {
+    static_cast<void>(rt::spawn(save_order()));  // fire and forget
+    co_await rt::sleep(50ms);
+  }
+  std::printf("  2. %s errors seen: %d %s\n",
+              fixed ? "fixed, the handle awaited:        " : "wrong, the handle dropped:        ",
+              errors_seen, message.c_str());
+}
+
+// 3. 200 jobs of 20 ms handed to the pool at once, or through a semaphore of 8 permits.
+rt::Task<void> limited_job(std::shared_ptr<rt::Semaphore> permits) {
+  auto permit = co_await permits->acquire();
+  co_await rt::spawn_blocking([] { std::this_thread::sleep_for(20ms); });
+}
+
+rt::Task<void> many_blocking_jobs(bool fixed) {
+  const auto start = Clock::now();
+  auto permits = std::make_shared<rt::Semaphore>(8);
+  std::vector<rt::JoinHandle<void>> jobs;
+  for (int i = 0; i < 200; ++i) {
+    if (fixed) {
+      jobs.push_back(rt::spawn(limited_job(permits)));
+    } else {
+      jobs.push_back(rt::spawn_blocking([] { std::this_thread::sleep_for(20ms); }));
+    }
+  }
+  for (auto& job : jobs) co_await job;
+  // Idle threads stay for the 10 s keep-alive, so this is how many were ever started.
+  std::printf("  3. %s 200 jobs of 20 ms took %.0f ms on %zu blocking threads\n",
+              fixed ? "fixed, a semaphore of 8 permits:  " : "wrong, unbounded spawn_blocking:  ",
+              ms_since(start), rt::Handle::current().metrics().blocking_threads);
+}
+
+}  // namespace
+
+int common_mistakes() {
+  for (const bool fixed : {false, true}) {
+    auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
+    runtime.block_on(blocking_call(fixed));
+  }
+  for (const bool fixed : {false, true}) {
+    auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
+    runtime.block_on(dropped_error(fixed));
+  }
+  for (const bool fixed : {false, true}) {
+    auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
+    runtime.block_on(many_blocking_jobs(fixed));
+  }
+  return 0;
+}
+
+}  // namespace guide
