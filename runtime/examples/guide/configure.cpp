@@ -39,7 +39,7 @@ rt::Task<void> run() {
       ++refused;
     }
   }
-  std::printf("  %d jobs done, %d refused (JoinError rejected), after %.0f ms, on threads named:",
+  std::printf("  done: %d jobs, refused: %d (JoinError rejected), after %.0f ms, on threads named:",
               done, refused, ms_since(start));
   for (const auto& name : threads) std::printf(" %s", name.c_str());
   std::printf("\n");

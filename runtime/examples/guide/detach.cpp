@@ -38,17 +38,19 @@ rt::Task<void> run() {
   }  // both handles dropped here
   std::printf("  dropped:  right after dropping both handles, finished: %d of 2\n",
               finished->load());
-  co_await rt::sleep(150ms);
+  const auto dropped_at = Clock::now();
+  auto both_finished = poll_until([finished] { return finished->load() == 2; }, 5s);
+  co_await std::move(both_finished);
   std::printf(
-      "  dropped:  150 ms later, finished: %d of 2 (spawn and spawn_blocking ran on; "
+      "  dropped:  %.0f ms later, finished: %d of 2 (spawn and spawn_blocking ran on; "
       "their results went nowhere)\n",
-      finished->load());
+      ms_since(dropped_at), finished->load());
 
   finished->store(0);
   auto aborted = rt::spawn(async_work(finished));
   aborted.abort();
   auto outcome = co_await aborted;
-  co_await rt::sleep(50ms);
+  co_await rt::sleep(100ms);  // beyond the 30 ms it would have taken
   std::printf("  aborted:  the handle gives %s; finished: %d of 1\n",
               !outcome && outcome.error().is_cancelled() ? "JoinError cancelled" : "a value",
               finished->load());

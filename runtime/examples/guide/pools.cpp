@@ -54,10 +54,16 @@ rt::Task<void> run() {
   std::set<std::string> blocking_threads;
   for (auto& job : blocking_jobs) blocking_threads.insert(*co_await job);
   print_threads("spawn_blocking closures", blocking_threads, blocking_jobs.size());
-  co_await rt::sleep(10ms);
+  const auto done_at = Clock::now();
+  auto all_idle =
+      poll_until([] { return rt::Handle::current().metrics().blocking_idle_threads == 8; }, 5s);
+  co_await std::move(all_idle);
   print_pools("when they are done:");
-  co_await rt::sleep(300ms);
-  print_pools("after the 200 ms keep-alive:");
+  auto all_gone =
+      poll_until([] { return rt::Handle::current().metrics().blocking_threads == 0; }, 5s);
+  co_await std::move(all_gone);
+  std::printf("  all gone after %.0f ms (the keep-alive is 200 ms):\n", ms_since(done_at));
+  print_pools("");
 }
 
 }  // namespace

@@ -89,7 +89,9 @@ rt::Task<void> outliving_the_spawner() {
     auto parent = spawned ? spawner(start, done_at) : joiner(start, done_at);
     co_await std::move(parent);
     const double returned_at = ms_since(start);
-    co_await rt::sleep(150ms);  // ample time for the 50 ms of work
+    // The spawned work gets up to 5 s to show it ran on; the joined one 150 ms to show it did not.
+    auto finished = poll_until([done_at] { return done_at->load() >= 0; }, spawned ? 5s : 150ms);
+    co_await std::move(finished);
     report_outlived(spawned ? "spawner" : "joiner ", returned_at, done_at->load());
   }
 }

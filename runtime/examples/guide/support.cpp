@@ -48,4 +48,13 @@ rt::Task<Clock::duration> worst_lateness(Clock::duration period, int ticks) {
   co_return worst;
 }
 
+rt::Task<bool> poll_until(std::function<bool()> condition, Clock::duration limit) {
+  const auto give_up = Clock::now() + limit;
+  while (!condition()) {
+    if (Clock::now() >= give_up) co_return false;
+    co_await rt::sleep(2ms);
+  }
+  co_return true;
+}
+
 }  // namespace guide

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "brigade/runtime/task.hpp"
@@ -30,5 +31,9 @@ std::uint64_t count_primes(std::uint64_t limit);
 // Sleeps `period` `ticks` times and returns the worst lateness of its wake-ups: how long the
 // task waited for a thread after its timer fired.
 rt::Task<Clock::duration> worst_lateness(Clock::duration period, int ticks);
+
+// Checks `condition` every 2 ms until it holds or `limit` passed; returns whether it held. For
+// evidence that takes a moment to show (a thread exiting), without guessing how long to sleep.
+rt::Task<bool> poll_until(std::function<bool()> condition, Clock::duration limit);
 
 }  // namespace guide
