@@ -57,9 +57,9 @@ rt::Task<void> dropped_error(bool fixed) {
     static_cast<void>(rt::spawn(save_order()));  // fire and forget
     co_await rt::sleep(50ms);
   }
-  std::printf("  2. %s errors seen: %d %s\n",
+  std::printf("  2. %s errors seen: %d%s%s\n",
               fixed ? "fixed, the handle awaited:        " : "wrong, the handle dropped:        ",
-              errors_seen, message.c_str());
+              errors_seen, message.empty() ? "" : ": ", message.c_str());
 }
 
 // 3. 200 jobs of 20 ms handed to the pool at once, or through a semaphore of 8 permits.
