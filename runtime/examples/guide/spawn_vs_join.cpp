@@ -22,10 +22,10 @@ struct Overlap {
   std::atomic<bool> seen{false};
 };
 
-// CPU work that keeps its thread busy until another piece is running too, or 300 ms passed.
+// CPU work that keeps its thread busy until another piece is running too, or 500 ms passed.
 rt::Task<std::string> piece(std::shared_ptr<Overlap> overlap) {
   overlap->running.fetch_add(1);
-  const auto give_up = Clock::now() + 300ms;
+  const auto give_up = Clock::now() + 500ms;
   while (Clock::now() < give_up && !overlap->seen) {
     if (overlap->running.load() == 2) overlap->seen = true;
   }
@@ -97,7 +97,7 @@ rt::Task<void> outliving_the_spawner() {
 }
 
 rt::Task<void> run() {
-  std::printf("  two pieces of CPU work, each busy until the other runs too (at most 300 ms):\n");
+  std::printf("  two pieces of CPU work, each busy until the other runs too (at most 500 ms):\n");
   co_await with_join();
   co_await with_spawn();
   std::printf("  50 ms of work started by a parent that returns before it is done:\n");
