@@ -43,13 +43,23 @@ TEST(ManySleepers, ThousandsOfOneSecondSleepsTakeAboutOneSecond) {
 }
 
 TEST(SpawnVsBlocking, ABlockingSleepDelaysTheTickerOnlyInsideSpawn) {
-  const auto result = run_program({SPAWN_VS_BLOCKING_BIN});
-  ASSERT_EQ(result.exit_code, 0) << result.out;
+  // The 200 ms sleep holds the only worker: a tick waits for all of it. On the pool the ticker
+  // is later only by what a loaded machine adds, which may once be a whole stall of the
+  // process: up to three runs (a sleep inside spawn is late in every one).
+  brigade::test::ProgramOutput result;
+  double in_task = 0;
+  double on_pool = 0;
+  for (int attempt = 0; attempt < 3 && !(on_pool < in_task / 2); ++attempt) {
+    result = run_program({SPAWN_VS_BLOCKING_BIN});
+    ASSERT_EQ(result.exit_code, 0) << result.out;
+    in_task = number_after(result.out, "inside spawn:          worst ticker lateness");
+    on_pool = number_after(result.out, "inside spawn_blocking: worst ticker lateness");
+    EXPECT_GE(in_task, 150) << result.out;
+  }
+  EXPECT_LT(on_pool, in_task / 2) << result.out;
   const auto& out = result.out;
   EXPECT_NE(out.find("spawn          ran on brigade-w0"), std::string::npos) << out;
   EXPECT_NE(out.find("spawn_blocking ran on brigade-blk"), std::string::npos) << out;
-  EXPECT_GE(number_after(out, "inside spawn:          worst ticker lateness"), 150) << out;
-  EXPECT_LT(number_after(out, "inside spawn_blocking: worst ticker lateness"), 100) << out;
   EXPECT_EQ(number_after(out, "primes below 200,000:"), 17'984) << out;
   EXPECT_EQ(number_after(out, "below 400,000:"), 33'860) << out;
   EXPECT_NE(out.find("panicked: async task failed"), std::string::npos) << out;

@@ -4,7 +4,9 @@
 // enough for a loaded 2-core machine. The benchmark lessons' figures are never asserted.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "run_program.hpp"
 
@@ -55,11 +57,55 @@ TEST(Guide, ATaskOwnsWhatItTakesByValueAndAReferenceDangles) {
   EXPECT_EQ(number_after(out, "owners left:"), 1) << out;
 }
 
-TEST(Guide, ABlockingCallMakesTheTickerLateByItsDurationAndTheFixesDoNot) {
-  const auto out = lesson("never-block");
-  EXPECT_GE(number_after(out, "sleep_for in a task: ticker late by"), 150) << out;  // of 200
-  EXPECT_LT(number_after(out, "rt::sleep in a task:          ticker late by"), 100) << out;
-  EXPECT_LT(number_after(out, "inside spawn_blocking:       ticker late by"), 100) << out;
+// The evidence line a lesson printed after `label`, from the label to the end of its line.
+std::string line_after(const std::string& out, std::string_view label) {
+  const auto at = out.find(label);
+  if (at == std::string::npos) return {};
+  return out.substr(at, out.find('\n', at) - at);
+}
+
+// A call that holds the ticker's only worker: no tick runs while it does, and the ticker is late
+// by about the whole call.
+void expect_ticker_blocked(const std::string& evidence) {
+  EXPECT_EQ(number_after(evidence, "ticks while the call ran:"), 0) << evidence;
+  EXPECT_GE(number_after(evidence, "late by"),
+            0.75 * number_after(evidence, "ticks while the call ran: 0 in"))
+      << evidence;
+}
+
+// A call that leaves the worker free: the ticker keeps ticking while it runs. (How late at worst
+// is printed, not asserted: on a loaded machine any thread may wait for a core.)
+bool ticker_free(const std::string& evidence) {
+  return number_after(evidence, "ticks while the call ran:") >= 1;
+}
+
+void expect_ticker_free(const std::string& evidence) {
+  EXPECT_TRUE(ticker_free(evidence)) << evidence;
+}
+
+// Runs a lesson up to three times, until every line starting with one of `free_lines` shows the
+// ticker free. A machine whose cores are taken for a whole call by other processes can hide that
+// evidence once; nothing makes the opposite evidence, a ticker held by a blocking task, show up
+// free, so retrying never passes a lesson that blocks its worker.
+std::string lesson_with_free_ticker(const std::string& name,
+                                    std::initializer_list<std::string_view> free_lines) {
+  std::string out;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    out = lesson(name);
+    bool all_free = true;
+    for (const auto line : free_lines) all_free = all_free && ticker_free(line_after(out, line));
+    if (all_free) break;
+  }
+  return out;
+}
+
+TEST(Guide, ABlockingCallHoldsTheTickerAndTheFixesDoNot) {
+  const auto out = lesson_with_free_ticker(
+      "never-block", {"co_await rt::sleep in a task:", "sleep_for inside spawn_blocking:"});
+  expect_ticker_blocked(line_after(out, "sleep_for in a task:"));
+  EXPECT_GE(number_after(line_after(out, "sleep_for in a task:"), "late by"), 150) << out;
+  expect_ticker_free(line_after(out, "co_await rt::sleep in a task:"));
+  expect_ticker_free(line_after(out, "sleep_for inside spawn_blocking:"));
 }
 
 TEST(Guide, EveryTaskSeesTheShutdownAndReturnsOnItsOwn) {
@@ -97,19 +143,12 @@ TEST(Guide, TheConfiguredPoolRunsTwoQueuesThreeAndRefusesTheSixth) {
   EXPECT_EQ(word_after(out, "on threads named:"), "guide-blk") << out;
 }
 
-TEST(Guide, CpuWorkInATaskDelaysTheTickerAndOnThePoolItDoesNot) {
-  const auto out = lesson("cpu");
-  const auto in_task = out.find("spawn         :");
-  const auto in_pool = out.find("spawn_blocking:");
-  ASSERT_NE(in_task, std::string::npos) << out;
-  ASSERT_NE(in_pool, std::string::npos) << out;
-  const std::string task_line = out.substr(in_task, out.find('\n', in_task) - in_task);
-  const std::string pool_line = out.substr(in_pool, out.find('\n', in_pool) - in_pool);
-  EXPECT_EQ(number_after(task_line, ":"), 25'997);
-  EXPECT_EQ(number_after(pool_line, ":"), 25'997);
-  const double computing = number_after(task_line, "300000 in");
-  EXPECT_GE(number_after(task_line, "late by"), computing / 2) << out;
-  EXPECT_LT(number_after(pool_line, "late by"), number_after(pool_line, "300000 in") / 2) << out;
+TEST(Guide, CpuWorkInATaskHoldsTheTickerAndOnThePoolItDoesNot) {
+  const auto out = lesson_with_free_ticker("cpu", {"spawn_blocking:"});
+  EXPECT_EQ(number_after(out, "spawn:"), 25'997) << out;
+  EXPECT_EQ(number_after(out, "spawn_blocking:"), 25'997) << out;
+  expect_ticker_blocked(line_after(out, "spawn:"));
+  expect_ticker_free(line_after(out, "spawn_blocking:"));
 }
 
 TEST(Guide, AsyncSocketsNeedNoBlockingThreadsAndBlockingOnesGoInRounds) {
@@ -160,9 +199,9 @@ TEST(Guide, ThePoolNeverExceedsItsSizeAndOneThreadRunsTheJobsInTurn) {
 }
 
 TEST(Guide, EachCommonMistakeGoesWrongAndItsFixWorks) {
-  const auto out = lesson("mistakes");
-  EXPECT_GE(number_after(out, "a 200 ms call in a task:  ticker late by"), 100) << out;
-  EXPECT_LT(number_after(out, "the call in spawn_blocking: ticker late by"), 100) << out;
+  const auto out = lesson_with_free_ticker("mistakes", {"1. fixed"});
+  expect_ticker_blocked(line_after(out, "1. wrong"));
+  expect_ticker_free(line_after(out, "1. fixed"));
   EXPECT_EQ(number_after(out, "the handle dropped:         errors seen:"), 0) << out;
   EXPECT_EQ(number_after(out, "the handle awaited:         errors seen:"), 1) << out;
   const double unbounded = number_after(out, "unbounded spawn_blocking:   200 jobs of 20 ms took");
@@ -176,17 +215,14 @@ TEST(Guide, EachCommonMistakeGoesWrongAndItsFixWorks) {
   EXPECT_GT(at_once("3. wrong"), 8) << out;
 }
 
-TEST(Guide, OpenSslOnThePoolLeavesTheTickerOnTime) {
-  const auto out = lesson("ffi");
-  const auto in_task = out.find("in a task:");
-  const auto in_pool = out.find("in spawn_blocking:");
-  ASSERT_NE(in_task, std::string::npos) << out;
-  ASSERT_NE(in_pool, std::string::npos) << out;
-  const std::string task_line = out.substr(in_task, out.find('\n', in_task) - in_task);
-  const std::string pool_line = out.substr(in_pool, out.find('\n', in_pool) - in_pool);
-  EXPECT_EQ(word_after(task_line, "key"), word_after(pool_line, "key")) << out;
-  EXPECT_GE(number_after(task_line, "late by"), number_after(task_line, "took") / 2) << out;
-  EXPECT_LT(number_after(pool_line, "late by"), number_after(pool_line, "took") / 2) << out;
+TEST(Guide, OpenSslInATaskHoldsTheTickerAndOnThePoolItDoesNot) {
+  const auto out = lesson_with_free_ticker("ffi", {"in spawn_blocking:"});
+  const auto in_task = line_after(out, "in a task:");
+  const auto on_pool = line_after(out, "in spawn_blocking:");
+  EXPECT_FALSE(word_after(in_task, "key").empty()) << out;
+  EXPECT_EQ(word_after(in_task, "key"), word_after(on_pool, "key")) << out;
+  expect_ticker_blocked(in_task);
+  expect_ticker_free(on_pool);
 }
 
 TEST(Guide, EachPhaseRunsWhereItBelongs) {
@@ -207,8 +243,9 @@ TEST(Guide, TheComparisonTableHasEveryRow) {
         "| 10 ms ticker beside 100 ms of CPU", "| dropped JoinHandle | detaches | detaches |"}) {
     EXPECT_NE(out.find(row), std::string::npos) << row << "\n" << out;
   }
-  const auto ticker = out.find("| 10 ms ticker");
-  EXPECT_GE(number_after(out.substr(ticker), "| late"), 50) << out;  // of 100
+  const auto ticker = line_after(out, "| 10 ms ticker");
+  EXPECT_GE(number_after(ticker, "| late"), 75) << out;  // of 100
+  EXPECT_EQ(number_after(ticker, "ms,"), 0) << out;      // ticks during the call in a task
 }
 
 }  // namespace

@@ -16,10 +16,13 @@ constexpr int kWaits = 500;
 
 rt::Task<int> trivial() { co_return 1; }
 rt::Task<void> wait_20ms() { co_await rt::sleep(20ms); }
-rt::Task<void> block_100ms() {
+Window block_100ms() {
+  Window window{Clock::now(), {}};
   spin_for(100ms);
-  co_return;
+  window.end = Clock::now();
+  return window;
 }
+rt::Task<Window> block_100ms_in_task() { co_return block_100ms(); }
 
 rt::Task<double> round_trip_us(bool blocking) {
   const auto start = Clock::now();
@@ -41,14 +44,6 @@ rt::Task<double> concurrent_waits_ms(bool blocking) {
   co_return ms_since(start);
 }
 
-rt::Task<double> ticker_late_ms(bool blocking) {
-  auto ticker = rt::spawn(worst_lateness(10ms, 15));
-  co_await rt::sleep(20ms);
-  auto blocker = blocking ? rt::spawn_blocking([] { spin_for(100ms); }) : rt::spawn(block_100ms());
-  co_await blocker;
-  co_return to_ms(*co_await ticker);
-}
-
 struct Measured {
   double spawn = 0;
   double blocking = 0;
@@ -65,11 +60,12 @@ rt::Task<void> run(Measured& round_trip, Measured& waits, std::size_t& workers,
   blocking_threads = metrics.blocking_threads;
 }
 
-rt::Task<Measured> tickers() {
-  Measured late;
-  late.spawn = co_await ticker_late_ms(false);
-  late.blocking = co_await ticker_late_ms(true);
-  co_return late;
+rt::Task<std::pair<TickerEvidence, TickerEvidence>> tickers() {
+  auto in_task = ticker_beside([] { return rt::spawn(block_100ms_in_task()); });
+  const TickerEvidence beside_task = co_await std::move(in_task);
+  auto on_pool = ticker_beside([] { return rt::spawn_blocking(block_100ms); });
+  const TickerEvidence beside_pool = co_await std::move(on_pool);
+  co_return std::pair(beside_task, beside_pool);
 }
 
 }  // namespace
@@ -84,7 +80,7 @@ int comparison() {
     runtime.block_on(run(round_trip, waits, workers, blocking_threads));
   }
   auto one_worker = rt::Builder::multi_thread().worker_threads(1).build();
-  const Measured late = one_worker.block_on(tickers());
+  const auto [beside_task, beside_pool] = one_worker.block_on(tickers());
 
   std::printf("  | | spawn | spawn_blocking |\n  | --- | --- | --- |\n");
   std::printf(
@@ -97,8 +93,11 @@ int comparison() {
               round_trip.blocking);
   std::printf("  | %d concurrent 20 ms waits | %.0f ms | %.0f ms |\n", kWaits, waits.spawn,
               waits.blocking);
-  std::printf("  | 10 ms ticker beside 100 ms of CPU (1 worker) | late %.1f ms | late %.1f ms |\n",
-              late.spawn, late.blocking);
+  std::printf(
+      "  | 10 ms ticker beside 100 ms of CPU (1 worker) | late %.1f ms, %d ticks during it "
+      "| late %.1f ms, %d ticks during it |\n",
+      beside_task.worst_late_ms, beside_task.ticks_during_call, beside_pool.worst_late_ms,
+      beside_pool.ticks_during_call);
   std::printf("  | dropped JoinHandle | detaches | detaches |\n");
   std::printf("  | an exception | JoinError panicked | JoinError panicked |\n");
   return 0;

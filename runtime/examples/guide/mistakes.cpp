@@ -20,23 +20,22 @@ namespace guide {
 namespace {
 
 // 1. A synchronous 200 ms call: on the worker, or handed to the pool.
-rt::Task<void> blocking_call_in_task() {
+Window blocking_call() {
+  Window window{Clock::now(), {}};
   spin_for(200ms);
-  co_return;
+  window.end = Clock::now();
+  return window;
 }
 
-rt::Task<void> blocking_call_offloaded() {
-  co_await rt::spawn_blocking([] { spin_for(200ms); });
-}
+rt::Task<Window> blocking_call_in_task() { co_return blocking_call(); }
 
-rt::Task<void> blocking_call(bool fixed) {
-  auto ticker = rt::spawn(worst_lateness(10ms, 30));
-  co_await rt::sleep(20ms);
-  auto call = rt::spawn(fixed ? blocking_call_offloaded() : blocking_call_in_task());
-  co_await call;
-  std::printf("  1. %s ticker late by %.1f ms at worst\n",
+rt::Task<void> show_blocking_call(bool fixed) {
+  auto evidence = fixed ? ticker_beside([] { return rt::spawn_blocking(blocking_call); })
+                        : ticker_beside([] { return rt::spawn(blocking_call_in_task()); });
+  const TickerEvidence seen = co_await std::move(evidence);
+  std::printf("  1. %s %s\n",
               fixed ? "fixed, the call in spawn_blocking:" : "wrong, a 200 ms call in a task: ",
-              to_ms(*co_await ticker));
+              seen.describe().c_str());
 }
 
 // 2. A task that fails; the error is seen only by whoever awaits its handle.
@@ -110,7 +109,7 @@ rt::Task<void> many_blocking_jobs(bool fixed) {
 int common_mistakes() {
   for (const bool fixed : {false, true}) {
     auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
-    runtime.block_on(blocking_call(fixed));
+    runtime.block_on(show_blocking_call(fixed));
   }
   for (const bool fixed : {false, true}) {
     auto runtime = rt::Builder::multi_thread().worker_threads(1).build();

@@ -1,7 +1,9 @@
 // Never block inside a task. A 10 ms ticker shares one worker with a task that waits 200 ms:
-// waiting with a blocking call holds the worker, and the ticker's wake-up is late by about the
-// whole wait; an async sleep, or the blocking call moved to spawn_blocking, leaves it on time.
+// waiting with a blocking call holds the worker, so no tick runs until it ends and the ticker
+// is late by about the whole wait; an async sleep, or the blocking call moved to
+// spawn_blocking, leaves the worker free and the ticker on time.
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "brigade/runtime/runtime.hpp"
@@ -12,38 +14,39 @@
 namespace guide {
 namespace {
 
-enum class Wait { blocking_call, async_sleep, spawn_blocking };
-
-rt::Task<void> wait_200ms(Wait how) {
-  switch (how) {
-    case Wait::blocking_call:
-      std::this_thread::sleep_for(200ms);  // the mistake: the worker thread sleeps
-      break;
-    case Wait::async_sleep:
-      co_await rt::sleep(200ms);  // the task sleeps; the worker runs others
-      break;
-    case Wait::spawn_blocking:  // a blocking call that must stay blocking goes to the pool
-      co_await rt::spawn_blocking([] { std::this_thread::sleep_for(200ms); });
-      break;
-  }
+rt::Task<Window> blocking_call_in_task() {
+  Window window{Clock::now(), {}};
+  std::this_thread::sleep_for(200ms);  // the mistake: the worker thread sleeps
+  window.end = Clock::now();
+  co_return window;
 }
 
-rt::Task<double> ticker_beside(Wait how) {
-  auto ticker = rt::spawn(worst_lateness(10ms, 30));
-  co_await rt::sleep(20ms);  // let it tick first
-  co_await rt::spawn(wait_200ms(how));
-  co_return to_ms(*co_await ticker);
+rt::Task<Window> async_sleep_in_task() {
+  Window window{Clock::now(), {}};
+  co_await rt::sleep(200ms);  // the task sleeps; the worker runs others
+  window.end = Clock::now();
+  co_return window;
+}
+
+// A blocking call that must stay blocking goes to the pool.
+Window blocking_call() {
+  Window window{Clock::now(), {}};
+  std::this_thread::sleep_for(200ms);
+  window.end = Clock::now();
+  return window;
 }
 
 rt::Task<void> run() {
-  const double blocked = co_await ticker_beside(Wait::blocking_call);
-  std::printf("  std::this_thread::sleep_for in a task: ticker late by %.1f ms at worst\n",
-              blocked);
-  const double slept = co_await ticker_beside(Wait::async_sleep);
-  std::printf("  co_await rt::sleep in a task:          ticker late by %.1f ms at worst\n", slept);
-  const double offloaded = co_await ticker_beside(Wait::spawn_blocking);
-  std::printf("  sleep_for inside spawn_blocking:       ticker late by %.1f ms at worst\n",
-              offloaded);
+  auto blocked = ticker_beside([] { return rt::spawn(blocking_call_in_task()); });
+  const TickerEvidence blocked_evidence = co_await std::move(blocked);
+  std::printf("  std::this_thread::sleep_for in a task: %s\n", blocked_evidence.describe().c_str());
+  auto slept = ticker_beside([] { return rt::spawn(async_sleep_in_task()); });
+  const TickerEvidence slept_evidence = co_await std::move(slept);
+  std::printf("  co_await rt::sleep in a task:          %s\n", slept_evidence.describe().c_str());
+  auto offloaded = ticker_beside([] { return rt::spawn_blocking(blocking_call); });
+  const TickerEvidence offloaded_evidence = co_await std::move(offloaded);
+  std::printf("  sleep_for inside spawn_blocking:       %s\n",
+              offloaded_evidence.describe().c_str());
 }
 
 }  // namespace

@@ -3,7 +3,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <vector>
 
+#include "brigade/runtime/spawn.hpp"
 #include "brigade/runtime/time.hpp"
 
 namespace guide {
@@ -38,14 +43,50 @@ std::uint64_t count_primes(std::uint64_t limit) {
   return count;
 }
 
-rt::Task<Clock::duration> worst_lateness(Clock::duration period, int ticks) {
-  Clock::duration worst{};
-  for (int i = 0; i < ticks; ++i) {
+namespace {
+
+// When each tick ran, against when it was due.
+struct Tick {
+  Clock::time_point due;
+  Clock::time_point ran;
+};
+
+rt::Task<std::vector<Tick>> tick_until(Clock::duration period,
+                                       std::shared_ptr<std::atomic<bool>> stop) {
+  std::vector<Tick> ticks;
+  while (!stop->load()) {
     const auto due = Clock::now() + period;
     co_await rt::sleep_until(due);
-    worst = std::max(worst, Clock::now() - due);
+    ticks.push_back({due, Clock::now()});
   }
-  co_return worst;
+  co_return ticks;
+}
+
+}  // namespace
+
+std::string TickerEvidence::describe() const {
+  char line[160];
+  std::snprintf(line, sizeof line,
+                "ticker late by %.1f ms at worst; ticks while the call ran: %d in %.0f ms",
+                worst_late_ms, ticks_during_call, call_ms);
+  return line;
+}
+
+rt::Task<TickerEvidence> ticker_beside(rt::JoinHandle<Window> (*start_call)()) {
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto ticker = rt::spawn(tick_until(10ms, stop));
+  co_await rt::sleep(20ms);  // let it tick first
+  auto call = start_call();
+  const Window window = *co_await call;
+  stop->store(true);
+  const std::vector<Tick> ticks = *co_await ticker;
+  TickerEvidence evidence;
+  evidence.call_ms = to_ms(window.end - window.start);
+  for (const auto& tick : ticks) {
+    evidence.worst_late_ms = std::max(evidence.worst_late_ms, to_ms(tick.ran - tick.due));
+    if (tick.ran > window.start && tick.ran < window.end) ++evidence.ticks_during_call;
+  }
+  co_return evidence;
 }
 
 rt::Task<bool> poll_until(std::function<bool()> condition, Clock::duration limit) {

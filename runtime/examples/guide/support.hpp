@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "brigade/runtime/join_handle.hpp"
 #include "brigade/runtime/task.hpp"
 
 namespace guide {
@@ -28,9 +29,26 @@ void spin_for(Clock::duration duration);
 // Counts the primes below `limit` the slow way: CPU work with a checkable answer.
 std::uint64_t count_primes(std::uint64_t limit);
 
-// Sleeps `period` `ticks` times and returns the worst lateness of its wake-ups: how long the
-// task waited for a thread after its timer fired.
-rt::Task<Clock::duration> worst_lateness(Clock::duration period, int ticks);
+// When a call ran: it records this itself, around the blocking part.
+struct Window {
+  Clock::time_point start;
+  Clock::time_point end;
+};
+
+// What a 10 ms ticker saw while a call ran beside it on the same runtime.
+struct TickerEvidence {
+  double worst_late_ms = 0;  // the latest any tick ran after it was due
+  int ticks_during_call = 0;
+  double call_ms = 0;
+
+  // "ticker late by 201.3 ms at worst; ticks while the call ran: 0 in 200 ms"
+  std::string describe() const;
+};
+
+// Runs a 10 ms ticker task beside the call that `start_call` spawns (a task or a blocking
+// closure, either giving the Window it ran in). A call that holds the ticker's only worker lets
+// no tick run until it ends.
+rt::Task<TickerEvidence> ticker_beside(rt::JoinHandle<Window> (*start_call)());
 
 // Checks `condition` every 2 ms until it holds or `limit` passed; returns whether it held. For
 // evidence that takes a moment to show (a thread exiting), without guessing how long to sleep.
