@@ -1,6 +1,7 @@
 // Configuring the blocking pool: at most 2 threads, at most 3 jobs waiting for one, and a name
 // for its threads. Six 30 ms jobs submitted at once: two run, three wait, the sixth is refused.
 #include <cstdio>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -16,9 +17,12 @@ namespace {
 
 rt::Task<void> run() {
   const auto start = Clock::now();
+  std::promise<void> open_gate;
+  const std::shared_future<void> gate = open_gate.get_future().share();
   std::vector<rt::JoinHandle<std::string>> jobs;
   for (int i = 0; i < 6; ++i) {
-    jobs.push_back(rt::spawn_blocking([] {
+    jobs.push_back(rt::spawn_blocking([gate] {
+      gate.wait();  // all six are submitted before any runs
       std::this_thread::sleep_for(30ms);
       return thread_name();
     }));
@@ -27,6 +31,7 @@ rt::Task<void> run() {
   std::printf("  after submitting 6 jobs: blocking threads %zu, queued %zu, rejected %llu\n",
               busy.blocking_threads, busy.blocking_queue_depth,
               static_cast<unsigned long long>(busy.blocking_tasks_rejected));
+  open_gate.set_value();
   std::set<std::string> threads;
   int done = 0;
   int refused = 0;

@@ -2,9 +2,9 @@
 // workers (one per core unless configured), and a blocking pool that starts threads on demand
 // and lets them go after an idle keep-alive.
 #include <cstdio>
+#include <future>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
@@ -42,15 +42,17 @@ rt::Task<void> run() {
   print_threads("spawned tasks", async_threads, async_jobs.size());
   print_pools("after 100 spawns:");
 
+  std::promise<void> open_gate;
+  const std::shared_future<void> gate = open_gate.get_future().share();
   std::vector<rt::JoinHandle<std::string>> blocking_jobs;
   for (int i = 0; i < 8; ++i) {
-    blocking_jobs.push_back(rt::spawn_blocking([] {
-      std::this_thread::sleep_for(50ms);  // overlapping, so each needs a thread of its own
+    blocking_jobs.push_back(rt::spawn_blocking([gate] {
+      gate.wait();  // a blocking wait: each job holds its thread until the gate opens
       return thread_name();
     }));
   }
-  co_await rt::sleep(20ms);
   print_pools("while 8 blocking jobs run:");
+  open_gate.set_value();
   std::set<std::string> blocking_threads;
   for (auto& job : blocking_jobs) blocking_threads.insert(*co_await job);
   print_threads("spawn_blocking closures", blocking_threads, blocking_jobs.size());
