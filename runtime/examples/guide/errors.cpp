@@ -2,8 +2,9 @@
 // it reaches the JoinHandle as a JoinError that carries it and names the spawn site. Aborts and
 // refusals arrive the same way.
 #include <cstdio>
+#include <future>
 #include <stdexcept>
-#include <thread>
+#include <string>
 
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/time.hpp"
@@ -51,11 +52,21 @@ rt::Task<void> run() {
   std::printf("  abort():        %s: %s\n", kind_name(aborted.error()),
               aborted.error().message().c_str());
 
-  auto occupy = rt::spawn_blocking([] { std::this_thread::sleep_for(50ms); });
+  // The pool's one thread back from the failed closure, then busy again, and no room to queue.
+  auto thread_idle =
+      poll_until([] { return rt::Handle::current().metrics().blocking_idle_threads == 1; }, 5s);
+  co_await std::move(thread_idle);
+  std::promise<void> release;
+  auto occupy = rt::spawn_blocking([held = release.get_future()] { held.wait(); });
   auto refused = co_await rt::spawn_blocking([] { return 1; });  // the pool's 1 thread is busy
-  std::printf("  full pool:      %s: %s\n", kind_name(refused.error()),
-              refused.error().message().c_str());
-  co_await occupy;
+  release.set_value();
+  std::printf(
+      "  full pool:      %s\n",
+      refused
+          ? "accepted"
+          : (std::string(kind_name(refused.error())) + ": " + refused.error().message()).c_str());
+  const auto occupied = co_await occupy;
+  std::printf("  the job that held the thread: %s\n", occupied ? "done" : "refused too");
 }
 
 }  // namespace
