@@ -24,7 +24,8 @@ rt::Task<int> async_work(Counter finished) {
 rt::Task<void> run() {
   auto finished = std::make_shared<std::atomic<int>>(0);
 
-  auto awaited = co_await rt::spawn(async_work(finished));
+  auto handle = rt::spawn(async_work(finished));
+  auto awaited = co_await handle;
   std::printf("  awaited:  the result arrives: %d\n", *awaited);
 
   finished->store(0);

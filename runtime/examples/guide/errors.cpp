@@ -31,12 +31,14 @@ const char* kind_name(const rt::JoinError& error) {
 }
 
 rt::Task<void> run() {
-  auto from_task = co_await rt::spawn(failing_task());
+  auto task = rt::spawn(failing_task());
+  auto from_task = co_await task;
   std::printf("  spawn:          %s: %s\n", kind_name(from_task.error()),
               from_task.error().message().c_str());
 
-  auto from_closure = co_await rt::spawn_blocking(
-      []() -> int { throw std::invalid_argument("not a number: 'abc'"); });
+  auto closure =
+      rt::spawn_blocking([]() -> int { throw std::invalid_argument("not a number: 'abc'"); });
+  auto from_closure = co_await closure;
   std::printf("  spawn_blocking: %s: %s\n", kind_name(from_closure.error()),
               from_closure.error().message().c_str());
 
@@ -58,7 +60,8 @@ rt::Task<void> run() {
   co_await std::move(thread_idle);
   std::promise<void> release;
   auto occupy = rt::spawn_blocking([held = release.get_future()] { held.wait(); });
-  auto refused = co_await rt::spawn_blocking([] { return 1; });  // the pool's 1 thread is busy
+  auto one_more = rt::spawn_blocking([] { return 1; });  // the pool's one thread is busy
+  auto refused = co_await one_more;
   release.set_value();
   std::printf(
       "  full pool:      %s\n",

@@ -48,7 +48,8 @@ rt::Task<void> dropped_error(bool fixed) {
   int errors_seen = 0;
   std::string message;
   if (fixed) {
-    auto saved = co_await rt::spawn(save_order());
+    auto handle = rt::spawn(save_order());
+    auto saved = co_await handle;
     if (!saved) {
       ++errors_seen;
       message = saved.error().message();
@@ -81,7 +82,10 @@ void job(Running& running) {
 rt::Task<void> limited_job(std::shared_ptr<rt::Semaphore> permits,
                            std::shared_ptr<Running> running) {
   auto permit = co_await permits->acquire();
-  co_await rt::spawn_blocking([running] { job(*running); });
+  // The handle is a local: GCC 12 mishandles a capturing lambda made inside a co_await
+  // expression (it destroys the capture twice).
+  auto handle = rt::spawn_blocking([running] { job(*running); });
+  co_await handle;
 }
 
 rt::Task<void> many_blocking_jobs(bool fixed) {

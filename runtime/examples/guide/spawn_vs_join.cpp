@@ -70,7 +70,8 @@ rt::Task<void> spawner(Clock::time_point start, std::shared_ptr<std::atomic<doub
 rt::Task<void> joiner(Clock::time_point start, std::shared_ptr<std::atomic<double>> done_at) {
   auto work = background(start, std::move(done_at));
   auto give_up = rt::sleep(10ms);
-  static_cast<void>(co_await rt::select(rt::join(std::move(work)), std::move(give_up)));
+  auto work_or_give_up = rt::select(rt::join(std::move(work)), std::move(give_up));
+  static_cast<void>(co_await work_or_give_up);
 }
 
 void report_outlived(const char* how, double returned_at, double done_at) {
