@@ -82,8 +82,8 @@ void job(Running& running) {
 rt::Task<void> limited_job(std::shared_ptr<rt::Semaphore> permits,
                            std::shared_ptr<Running> running) {
   auto permit = co_await permits->acquire();
-  // The handle is a local: GCC 12 mishandles a capturing lambda made inside a co_await
-  // expression (it destroys the capture twice).
+  // The handle is a local: with a capturing lambda made inside the co_await expression, GCC 12
+  // frees the capture before spawn_blocking has copied it (ASan shows the use after free).
   auto handle = rt::spawn_blocking([running] { job(*running); });
   co_await handle;
 }
