@@ -18,6 +18,7 @@
 #             bench       the peers of bench/: nginx, Rust and Debian's Tokio and hyper crates
 #             Without a group: every group but bench (what the test command and CI need).
 #   --check   only report; exit 1 if any package is missing, install nothing.
+#   --list    print the packages the groups name, one a line, and exit (dpkg is not asked).
 #
 # To add a dependency, put it in its group below (or add a group and list it in PACKAGE_GROUPS).
 set -euo pipefail
@@ -102,10 +103,12 @@ log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 check_only=0
+list_only=0
 chosen=()
 for argument in "$@"; do
   case "$argument" in
     --check) check_only=1 ;;
+    --list) list_only=1 ;;
     -h|--help) sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *)
       [[ " ${PACKAGE_GROUPS[*]} " == *" $argument "* ]] ||
@@ -114,8 +117,6 @@ for argument in "$@"; do
   esac
 done
 ((${#chosen[@]} > 0)) || chosen=("${DEFAULT_GROUPS[@]}")
-
-command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script targets Debian"
 
 wanted=()
 for group in "${chosen[@]}"; do
@@ -139,6 +140,12 @@ fi
 if [[ " ${chosen[*]} " == *" bench "* ]] && ! command -v cargo >/dev/null 2>&1; then
   wanted+=(cargo rustc)
 fi
+
+if ((list_only)); then
+  printf '%s\n' "${wanted[@]}"
+  exit 0
+fi
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script targets Debian"
 
 missing=()
 for pkg in "${wanted[@]}"; do
