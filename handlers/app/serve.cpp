@@ -60,9 +60,10 @@ Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* se
                           const Logger* log, ShutdownStart* start) {
   const SignalKind first = co_await next_signal(terminate, interrupt);
   start->at = Clock::now();
+  // Draining first, then the line: whoever reads it finds the server draining.
+  server->shutdown();
   log->log(LogLevel::info, "shutting down: draining connections",
            std::vector{LogField::text("signal", signal_name(first))});
-  server->shutdown();
 
   const SignalKind second = co_await next_signal(terminate, interrupt);
   log->log(LogLevel::error, "second signal: exiting at once",
@@ -132,6 +133,31 @@ struct Bound {
   runtime::net::SocketAddr address;
 };
 
+// On SIGHUP: the certificate and key are read again from tls_cert and tls_key, and new TLS
+// connections get them; open connections keep theirs. Files that cannot be used are refused
+// with a line naming them (load_tls), and the certificate in use stays. Never returns: raced
+// against the servers like handle_signals. `server`, `settings` and `log` outlive it likewise.
+Task<void> reload_on_hangup(Signal hangup, server::Server* server, const config::Settings* settings,
+                            const Logger* log) {
+  for (;;) {
+    co_await hangup;
+    if (!settings->tls_cert || !settings->tls_key) {
+      log->log(LogLevel::info, "SIGHUP: no TLS certificate to reload");
+      continue;
+    }
+    std::optional<server::TlsContext> loaded =
+        load_tls(*settings->tls_cert, *settings->tls_key, *log);
+    if (!loaded) {
+      log->log(LogLevel::error, "SIGHUP: kept the certificate in use");
+      continue;
+    }
+    server->replace_tls(std::move(*loaded));
+    log->log(LogLevel::info, "SIGHUP: reloaded the TLS certificate and key",
+             std::vector{LogField::text("tls_cert", settings->tls_cert->string()),
+                         LogField::text("tls_key", settings->tls_key->string())});
+  }
+}
+
 Task<int> run_server(config::Settings settings, std::optional<server::TlsContext> tls,
                      const Logger* log, ShutdownStart* start) {
   const auto fail = [log](std::string_view what, std::string_view key, std::string_view address,
@@ -179,6 +205,8 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   if (!terminate) co_return fail_signal("cannot handle SIGTERM", terminate.error());
   auto interrupt = Signal::listen(SignalKind::interrupt);
   if (!interrupt) co_return fail_signal("cannot handle SIGINT", interrupt.error());
+  auto hangup = Signal::listen(SignalKind::hangup);
+  if (!hangup) co_return fail_signal("cannot handle SIGHUP", hangup.error());
 
   // The readiness probe and the draining gauge read the server's state. The routers (and so the
   // probes) live inside the servers, which live in this frame: the reference is valid for every
@@ -226,7 +254,8 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   co_await runtime::select(
       run_servers(&*server, std::move(main_port->listener), admin ? &*admin : nullptr,
                   std::move(admin_listener)),
-      handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start));
+      handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start),
+      reload_on_hangup(std::move(*hangup), &*server, &settings, log));
   co_return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
@@ -126,6 +127,9 @@ runtime::Task<bool> BusyConnection<Transport>::run() {
     }
     if (got == Read::closed) co_return false;  // mid-request too: nobody left to answer
     if (got == Read::timed_out) {
+      if (core_.observer != nullptr) {
+        core_.observer->on_timeout(in_body_ ? TimeoutPhase::body : TimeoutPhase::header);
+      }
       auto answer =
           Response::error(408, in_body_ ? "request body timeout" : "request header timeout");
       co_await refuse(std::move(answer), parser().request(), false);
@@ -228,6 +232,7 @@ runtime::Task<bool> BusyConnection<Transport>::flush() {
   const auto written = co_await runtime::timeout(
       core_.options.write_timeout, transport_.write_all(stream_, bytes_of(out).subspan(flushed_)));
   if (!written || !*written) {
+    if (!written && core_.observer != nullptr) core_.observer->on_timeout(TimeoutPhase::write);
     broken_ = true;
     co_return false;
   }
@@ -276,13 +281,19 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   Response response;
   RouteMatch match = core_.router.route(request);
   if (match.status == RouteMatch::Status::found) {
-    bool threw = false;
+    // The connection survives a failing handler; the observer hears why it failed.
+    std::optional<std::string> failure;
     try {
       response = co_await (*match.handler)(request);
+    } catch (const std::exception& error) {
+      failure = error.what();
     } catch (...) {
-      threw = true;  // the connection survives a failing handler
+      failure = "an exception that is not a std::exception";
     }
-    if (threw) response = Response::error(500, "internal server error");
+    if (failure) {
+      if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
+      response = Response::error(500, "internal server error");
+    }
   } else {
     response = routing_error(match);
   }
@@ -437,15 +448,19 @@ std::chrono::milliseconds idle_timeout(const ServerOptions& options, bool served
 
 // An accepted TLS connection: the registration, and the session as a member of the derived
 // class, so that it is destroyed before the base's stream (its destructor may still write
-// close_notify to it).
+// close_notify to it). It holds the TLS context it started with: a reload may replace the
+// server's before the handshake creates the session.
 class TlsConnection : public RegisteredConnection {
  public:
-  TlsConnection(RegisteredConnection connection, SSL_CTX* context) noexcept
-      : RegisteredConnection(std::move(connection)), transport_(context) {}
+  TlsConnection(RegisteredConnection connection, TlsContext context) noexcept
+      : RegisteredConnection(std::move(connection)),
+        context_(std::move(context)),
+        transport_(TlsContextAccess::native(context_)) {}
 
   TlsTransport& transport() noexcept { return transport_; }
 
  private:
+  TlsContext context_;
   TlsTransport transport_;
 };
 
@@ -477,7 +492,13 @@ runtime::Task<bool> accept_tls(TlsConnection& connection) {
   connection.slot().enter_idle(coarse_now() + limit, false);
   const auto done =
       co_await runtime::timeout(limit, connection.transport().handshake(connection.stream()));
-  if (!done || !*done) co_return false;
+  if (!done || !*done) {
+    if (RequestObserver* const observer = connection.core().observer; observer != nullptr) {
+      observer->on_connection_rejected(!done ? RejectReason::tls_handshake_timeout
+                                             : RejectReason::tls_handshake_failed);
+    }
+    co_return false;
+  }
   co_return connection.slot().try_activate();
 }
 
@@ -538,8 +559,8 @@ runtime::Task<void> serve_connection(RegisteredConnection connection) {
 }
 
 runtime::Task<void> serve_tls_connection(RegisteredConnection connection) {
-  SSL_CTX* const context = TlsContextAccess::native(*connection.core().options.tls);
-  return serve_over(TlsConnection(std::move(connection), context));
+  TlsContext context = connection.core().current_tls();
+  return serve_over(TlsConnection(std::move(connection), std::move(context)));
 }
 
 }  // namespace brigade::server::detail

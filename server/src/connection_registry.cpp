@@ -62,8 +62,9 @@ void ConnectionRegistry::remove(ConnectionSlot& slot) noexcept {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) emptied_.notify_waiters();
 }
 
-void ConnectionRegistry::close_idle(runtime::Clock::time_point now) noexcept {
+IdleClosed ConnectionRegistry::close_idle(runtime::Clock::time_point now) noexcept {
   const auto now_count = now.time_since_epoch().count();
+  IdleClosed closed;
   std::lock_guard lock(mutex_);
   for (ConnectionSlot& slot : slots_) {
     // A slot without its task yet (is_finished() of an empty handle) waits for the next sweep.
@@ -76,11 +77,20 @@ void ConnectionRegistry::close_idle(runtime::Clock::time_point now) noexcept {
     // The descriptor stays open while the slot is in use (remove() comes first), so peeking is
     // safe under the lock.
     if (state == ConnectionSlot::State::idle && has_pending_input(slot.fd_)) continue;
-    if (slot.state_.compare_exchange_strong(state, ConnectionSlot::State::closing,
-                                            std::memory_order_acq_rel)) {
-      slot.task_.abort();
+    const bool was_idle = state == ConnectionSlot::State::idle;
+    if (!slot.state_.compare_exchange_strong(state, ConnectionSlot::State::closing,
+                                             std::memory_order_acq_rel)) {
+      continue;
+    }
+    slot.task_.abort();
+    if (!was_idle) continue;  // a lingering close that ran its course: no timeout
+    if (slot.served_.load(std::memory_order_relaxed)) {
+      ++closed.between_requests;
+    } else {
+      ++closed.waiting_for_first_request;
     }
   }
+  return closed;
 }
 
 void ConnectionRegistry::close_idle_at_shutdown(runtime::Clock::time_point now,

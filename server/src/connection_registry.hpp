@@ -52,6 +52,13 @@ class ConnectionSlot {
   ConnectionSlot* next_free_ = nullptr;
 };
 
+// What one sweep closed: connections that waited past header_timeout for their first request
+// (or their TLS handshake), and past keep_alive_timeout between requests.
+struct IdleClosed {
+  std::size_t waiting_for_first_request = 0;
+  std::size_t between_requests = 0;
+};
+
 // The open connections of a server. Locked when a connection opens or closes and by the
 // periodic sweep, never per request. Slots are recycled, so the table has the size of the
 // largest number of connections open at once.
@@ -77,7 +84,7 @@ class ConnectionRegistry {
 
   // Aborts the connections idle past their deadline, and those lingering past theirs, except
   // those with input waiting (they are about to serve a request).
-  void close_idle(runtime::Clock::time_point now) noexcept;
+  IdleClosed close_idle(runtime::Clock::time_point now) noexcept;
   // At shutdown, for every connection idle after a request, except those with input waiting:
   // with `half_close`, sends FIN (shutdown(SHUT_WR)) and leaves the task to read what the peer
   // still sends until it closes or `linger` passes: a request the peer sent before the FIN

@@ -91,7 +91,14 @@ runtime::Task<void> sweep_idle_connections(std::shared_ptr<ServerCore> core) {
   const Clock::duration period = sweep_period(core->options);
   for (;;) {
     co_await runtime::sleep(period);
-    core->connections.close_idle(detail::coarse_now());
+    const detail::IdleClosed closed = core->connections.close_idle(detail::coarse_now());
+    if (core->observer == nullptr) continue;
+    for (std::size_t i = 0; i < closed.waiting_for_first_request; ++i) {
+      core->observer->on_timeout(TimeoutPhase::header);
+    }
+    for (std::size_t i = 0; i < closed.between_requests; ++i) {
+      core->observer->on_timeout(TimeoutPhase::idle);
+    }
   }
 }
 
@@ -107,7 +114,9 @@ runtime::Task<void> drain_rejected(std::shared_ptr<ServerCore> core, TcpStream s
 // Over max_connections: answers 503 at once, without waiting for the request and without a
 // connection task, then closes (over TLS: closes at once).
 void reject(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
-  if (core->observer != nullptr) core->observer->on_connection_rejected();
+  if (core->observer != nullptr) {
+    core->observer->on_connection_rejected(RejectReason::max_connections);
+  }
   // Over TLS an answer would come only after a handshake, the costliest step of a connection,
   // when the server is already overloaded: the connection is closed without one.
   if (core->options.tls) return;
@@ -271,6 +280,12 @@ runtime::Task<void> Server::run(TcpListener listener) {
 }
 
 void Server::shutdown() { begin_shutdown(*core_); }
+
+bool Server::replace_tls(TlsContext tls) {
+  if (!core_->options.tls) return false;
+  core_->replace_tls(std::move(tls));
+  return true;
+}
 
 ServerState Server::state() const noexcept { return core_->state.load(std::memory_order_acquire); }
 

@@ -235,12 +235,12 @@ function checkEffectiveSettings(pod, container, configMap, fileName, brigadeBin)
     const intentFile = join(dir, fileName);
     writeFileSync(intentFile, configMap.data[fileName]);
     const intended = printConfig(['--config', intentFile], {});
-    for (const key of Object.keys(parseToml(configMap.data[fileName]))) {
-      if (JSON.stringify(effective[key]) !== JSON.stringify(intended[key])) {
-        problem(`pod settings: ${key} is ${JSON.stringify(effective[key])}, but the ConfigMap sets ${JSON.stringify(intended[key])} (the image's ENV or args override it)`);
-      }
+    const keys = Object.keys(parseToml(configMap.data[fileName]));
+    const overridden = keys.filter((key) => JSON.stringify(effective[key]) !== JSON.stringify(intended[key]));
+    for (const key of overridden) {
+      problem(`pod settings: ${key} is ${JSON.stringify(effective[key])}, but the ConfigMap sets ${JSON.stringify(intended[key])} (the image's ENV or args override it)`);
     }
-    console.log(`pod settings: the ${Object.keys(parseToml(configMap.data[fileName])).length} keys the ConfigMap sets hold in the pod`);
+    if (!overridden.length) console.log(`pod settings: the ${keys.length} keys the ConfigMap sets hold in the pod`);
   } catch (error) {
     problem(`pod settings: brigade --print-config failed: ${error.stderr ?? error.message}`);
   } finally {
