@@ -73,15 +73,20 @@ COPY --from=build /out/brigade /usr/local/bin/brigade
 # A sample file for GET /files/{name}/sha256; mount a volume over the directory to serve others.
 COPY data/ /srv/brigade/data/
 
+# The settings file (admin_listen, data_dir): see deploy/containers/brigade.toml for why it is a
+# file and not ENV lines.
+COPY deploy/containers/brigade.toml /etc/brigade/brigade.toml
+ENV BRIGADE_CONFIG=/etc/brigade/brigade.toml
+
 WORKDIR /srv/brigade
-ENV BRIGADE_DATA_DIR=/srv/brigade/data
 USER 10001:10001
-EXPOSE 8080
+# 8080: the service; 9901: the admin listener (probes, /metrics, /debug/*).
+EXPOSE 8080 9901
 # brigade drains on SIGTERM: readiness turns 503, in-flight requests finish (up to grace_period),
 # then it exits 0. Give the runtime's stop timeout at least drain_delay + grace_period.
 STOPSIGNAL SIGTERM
-# `brigade healthcheck` reads the same settings as the server (BRIGADE_LISTEN, ...) and GETs
-# /healthz on its port: no curl in the image.
+# `brigade healthcheck` reads the same settings as the server (BRIGADE_CONFIG's file, BRIGADE_*
+# variables) and GETs /healthz on the admin port, plain HTTP even with TLS on: no curl needed.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/brigade", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/brigade"]

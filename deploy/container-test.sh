@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds Brigade's image from the Dockerfile with podman, runs it, and checks it as a user would:
-# GET /, POST /hash, GET /files/hello.txt/sha256 and GET /metrics answer; the compose stack's
-# Prometheus configuration (deploy/prometheus, mounted as compose mounts it) scrapes it as
-# brigade:8080; the HEALTHCHECK passes; it runs as uid 10001; and SIGTERM while a
+# GET /, POST /hash, GET /files/hello.txt/sha256 answer on the service port and GET /metrics on
+# the admin port (9901, which the image's settings file opens; the service port has no /metrics);
+# the compose stack's Prometheus configuration (deploy/prometheus, mounted as compose mounts it)
+# scrapes it as brigade:9901; the HEALTHCHECK passes; it runs as uid 10001; SIGTERM while a
 # GET /sleep?ms=2000 is in flight lets that request be answered (with Connection: close, as during
-# a drain) and the container exit 0.
+# a drain) and the container exit 0. Then the image runs once more with TLS on (a certificate made
+# here, mounted read-only), and the HEALTHCHECK must still pass.
 #
 # No image registry is needed: the base images are made with debootstrap from the Debian mirror
 # the host's apt sources name (deploy/containers/make-base-images.sh, cached after the first
@@ -25,6 +27,7 @@ export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}"
 readonly IMAGE="${BRIGADE_IMAGE:-localhost/brigade:test}"
 readonly CONTAINER="brigade-container-test-$$"
 readonly PROMETHEUS="brigade-container-test-prometheus-$$"
+readonly TLS_CONTAINER="brigade-container-test-tls-$$"
 # Short, so a SIGTERM that is not handled shows as podman's SIGKILL (exit 137) soon; longer than
 # the grace period the container is given, so a handled one always ends on its own.
 readonly GRACE_PERIOD=5s
@@ -33,11 +36,12 @@ readonly SAMPLE_FILE=data/hello.txt
 
 workdir="$(mktemp -d)"
 base_url=""
+admin_url=""
 test_start=$(date +%s)
 summary=()
 
 cleanup() {
-  podman rm --force --ignore "$PROMETHEUS" "$CONTAINER" >/dev/null 2>&1 || true
+  podman rm --force --ignore "$PROMETHEUS" "$CONTAINER" "$TLS_CONTAINER" >/dev/null 2>&1 || true
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -80,7 +84,7 @@ step() {
 preflight() {
   ((EUID == 0)) || fail "run as root (debootstrap and rootful podman)" || return
   local tool
-  for tool in podman buildah runc slirp4netns debootstrap curl sha256sum promtool; do
+  for tool in podman buildah runc slirp4netns debootstrap curl sha256sum promtool openssl; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed" || return
   done
   mkdir -p "$CCACHE_DIR"
@@ -109,7 +113,8 @@ check_image_config() {
   ports=$(podman image inspect --format '{{range $port, $_ := .Config.ExposedPorts}}{{$port}} {{end}}' "$IMAGE")
   [[ "$user" == 10001:10001 ]] || fail "image user is '$user', not 10001:10001" || return
   [[ "$stop_signal" == SIGTERM ]] || fail "STOPSIGNAL is '$stop_signal'" || return
-  [[ "$ports" == *8080/tcp* ]] || fail "EXPOSE lists '$ports', not 8080/tcp" || return
+  [[ "$ports" == *8080/tcp* && "$ports" == *9901/tcp* ]] ||
+    fail "EXPOSE lists '$ports', not 8080/tcp and 9901/tcp" || return
   podman image inspect --format '{{.HealthCheck.Test}}' "$IMAGE" | grep -q 'brigade healthcheck' ||
     fail "the image has no HEALTHCHECK running 'brigade healthcheck'" || return
   # The runtime stage has the server and its libraries, not the toolchain.
@@ -127,13 +132,16 @@ start_container() {
   podman run --detach --name "$CONTAINER" \
     --network slirp4netns:port_handler=slirp4netns \
     --publish 127.0.0.1::8080 \
+    --publish 127.0.0.1::9901 \
     --env BRIGADE_GRACE_PERIOD="$GRACE_PERIOD" \
     --add-host brigade:127.0.0.1 \
     "$IMAGE" >/dev/null 2>>"$workdir/podman.log" ||
     fail "podman run failed: $(cat "$workdir/podman.log")" || return
-  local address
+  local address admin
   address=$(podman port "$CONTAINER" 8080/tcp) || fail "no published port" || return
+  admin=$(podman port "$CONTAINER" 9901/tcp) || fail "no published admin port" || return
   base_url="http://$address"
+  admin_url="http://$admin"
   local tries
   for ((tries = 0; tries < 100; tries++)); do
     if curl -fsS -o /dev/null "$base_url/readyz" 2>/dev/null; then
@@ -178,7 +186,13 @@ check_files() {
 
 check_metrics() {
   local metrics="$workdir/metrics.txt" name
-  curl -fsS "$base_url/metrics" >"$metrics" || fail "GET /metrics failed" || return
+  curl -fsS "$admin_url/metrics" >"$metrics" || fail "GET /metrics on the admin port failed" || return
+  # The service port keeps /metrics and /debug/* to itself: they answer 404 there.
+  local status path
+  for path in /metrics /debug/runtime; do
+    status=$(curl -sS -o /dev/null -w '%{http_code}' "$base_url$path")
+    [[ "$status" == 404 ]] || fail "GET $path on the service port answered $status, not 404" || return
+  done
   for name in brigade_runtime_workers brigade_runtime_blocking_threads \
     brigade_http_requests_total process_resident_memory_bytes; do
     grep -q "^$name" "$metrics" || fail "/metrics has no $name" || return
@@ -211,13 +225,13 @@ check_prometheus_scrape() {
   local tries up=""
   for ((tries = 0; tries < 60; tries++)); do
     up=$(podman exec "$PROMETHEUS" promtool query instant http://127.0.0.1:9090 'up{job="brigade"}' 2>&1) || true
-    [[ "$up" == *'instance="brigade:8080"'*'=> 1 @'* ]] && break
+    [[ "$up" == *'instance="brigade:9901"'*'=> 1 @'* ]] && break
     sleep 0.5
   done
   echo "${up:-no answer}"
   if [[ "$up" != *'=> 1 @'* ]]; then
     podman logs "$PROMETHEUS" 2>&1 | tail -n 20 >&2
-    fail "Prometheus did not scrape brigade:8080 within 30 s" || return
+    fail "Prometheus did not scrape brigade:9901 within 30 s" || return
   fi
   podman rm --force "$PROMETHEUS" >/dev/null 2>>"$workdir/podman.log"
 }
@@ -253,6 +267,36 @@ check_graceful_stop() {
   [[ "$exit_code" == 0 ]] || fail "exit code $exit_code after SIGTERM, not 0"
 }
 
+# The image with TLS on the service port: a self-signed certificate made here, mounted read-only,
+# named by BRIGADE_TLS_CERT and BRIGADE_TLS_KEY. `brigade healthcheck` reads the same settings and
+# probes the admin port (plain HTTP), so the container is healthy.
+check_tls_healthcheck() {
+  local tls="$workdir/tls"
+  mkdir -p "$tls" && chmod 755 "$workdir" "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>/dev/null || fail "openssl could not make a certificate" || return
+  chmod 644 "$tls/key.pem" "$tls/cert.pem"
+  podman run --detach --name "$TLS_CONTAINER" \
+    --network slirp4netns:port_handler=slirp4netns \
+    --publish 127.0.0.1::8080 \
+    --volume "$tls:/tls:ro" \
+    --env BRIGADE_TLS_CERT=/tls/cert.pem --env BRIGADE_TLS_KEY=/tls/key.pem \
+    "$IMAGE" >/dev/null 2>>"$workdir/podman.log" ||
+    fail "podman run with TLS failed: $(cat "$workdir/podman.log")" || return
+  local address tries status=""
+  address=$(podman port "$TLS_CONTAINER" 8080/tcp) || fail "no published port" || return
+  for ((tries = 0; tries < 100; tries++)); do
+    curl -fsSk -o /dev/null "https://$address/" 2>/dev/null && break
+    sleep 0.1
+  done
+  curl -fsSk "https://$address/" | grep -q 'Hello, World!' ||
+    fail "GET https://$address/ did not answer: $(podman logs "$TLS_CONTAINER" 2>&1 | tail -n 5)" || return
+  status=$(podman healthcheck run "$TLS_CONTAINER" 2>&1) ||
+    fail "HEALTHCHECK failed with TLS on: $status $(podman logs "$TLS_CONTAINER" 2>&1 | tail -n 5)" || return
+  echo "healthcheck with TLS on: ${status:-healthy}"
+  podman rm --force "$TLS_CONTAINER" >/dev/null 2>>"$workdir/podman.log"
+}
+
 step preflight preflight
 step base-images deploy/containers/make-base-images.sh
 step build build_image
@@ -265,4 +309,5 @@ step get-metrics check_metrics
 step prometheus check_prometheus_scrape
 step healthcheck check_healthcheck
 step sigterm check_graceful_stop
+step tls-health check_tls_healthcheck
 print_summary

@@ -174,6 +174,28 @@ std::optional<std::string> ListenAddress::to_toml(const std::string& value) cons
   return quote(value);
 }
 
+// --- OptionalListenAddress -----------------------------------------------------------------------
+
+std::string OptionalListenAddress::type_name() const { return "host:port"; }
+
+Parsed<OptionalListenAddress::Value> OptionalListenAddress::parse_text(
+    std::string_view text) const {
+  if (text.empty()) return Value{};
+  auto address = ListenAddress{}.parse_text(text);
+  if (!address) return std::unexpected(std::move(address.error()));
+  return Value{std::move(*address)};
+}
+
+Parsed<OptionalListenAddress::Value> OptionalListenAddress::parse_toml(
+    const TomlValue& value) const {
+  return parse_toml_string(*this, value);
+}
+
+std::optional<std::string> OptionalListenAddress::to_toml(const Value& value) const {
+  if (!value) return std::nullopt;
+  return quote(*value);
+}
+
 // --- Path ----------------------------------------------------------------------------------------
 
 std::string Path::type_name() const { return "path"; }

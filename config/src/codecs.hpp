@@ -105,6 +105,17 @@ struct ListenAddress {
   std::optional<std::string> to_toml(const Value& value) const;
 };
 
+// host:port as above, or unset; the empty string unsets it (so a later source can clear it).
+struct OptionalListenAddress {
+  using Value = std::optional<std::string>;
+  static constexpr bool is_boolean = false;
+
+  std::string type_name() const;
+  Parsed<Value> parse_text(std::string_view text) const;
+  Parsed<Value> parse_toml(const TomlValue& value) const;
+  std::optional<std::string> to_toml(const Value& value) const;
+};
+
 // A non-empty path. Whether it exists is checked, where it matters, after all sources are read.
 struct Path {
   using Value = std::filesystem::path;

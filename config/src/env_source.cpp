@@ -8,9 +8,10 @@ namespace {
 
 constexpr std::string_view prefix = "BRIGADE_";
 
-// BRIGADE_ variables that are not settings but are set by tools that start Brigade, and so are
-// inherited by it: the benchmark scripts name the binary to run with BRIGADE_BIN.
-constexpr std::array<std::string_view, 1> tool_variables{"BRIGADE_BIN"};
+// BRIGADE_ variables that are not settings: BRIGADE_CONFIG names the TOML file (load.cpp), and
+// tools that start Brigade set others, which it inherits: the benchmark scripts name the binary
+// to run with BRIGADE_BIN.
+constexpr std::array<std::string_view, 2> tool_variables{"BRIGADE_BIN", "BRIGADE_CONFIG"};
 
 // BRIGADE_WORKER_THREADS -> worker_threads (only for naming an unknown key in an error).
 std::string key_form(std::string_view variable) {

@@ -16,6 +16,7 @@ Brigade: an HTTP/1.1 server on a work-stealing runtime.
 
 Options:
   --config FILE    read settings from a TOML file of top-level `key = value` lines
+                   (without it: the file BRIGADE_CONFIG names, if set)
   --print-config   print the effective settings as TOML (which --config reads back) and exit
   --help, -h       print this help and exit
 

@@ -48,6 +48,9 @@ std::vector<KeyDescriptor> make_key_table() {
   return {
       key("listen", &Settings::listen, ListenAddress{},
           "address to listen on: IPv4, [IPv6] or localhost, and a port (0: any free port)"),
+      key("admin_listen", &Settings::admin_listen, OptionalListenAddress{},
+          "admin listener for /metrics, /healthz, /readyz, /debug/* (plain HTTP, outside "
+          "max_connections); unset: none, and listen serves them"),
       key("worker_threads", &Settings::worker_threads, Count{0, 1024},
           "async worker threads; 0 means one per CPU core"),
       key("max_blocking_threads", &Settings::max_blocking_threads, Count{1, 4096},
@@ -87,6 +90,10 @@ std::vector<KeyDescriptor> make_key_table() {
           "POST /hash bodies larger than this are hashed on the blocking pool"),
       key("enable_block_endpoint", &Settings::enable_block_endpoint, Boolean{},
           "serve GET /block, the anti-pattern that blocks a worker thread (for demonstrations)"),
+      key("max_cpu_work", &Settings::max_cpu_work, Count{1, 100'000},
+          "largest GET /cpu?work= accepted (larger values get 400)"),
+      key("max_fanout", &Settings::max_fanout, Count{0, 1'000},
+          "largest GET /fanout?n= accepted (larger values get 400)"),
   };
 }
 

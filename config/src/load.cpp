@@ -1,5 +1,7 @@
 #include "brigade/config/load.hpp"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "assembly.hpp"
@@ -16,8 +18,14 @@ std::expected<Loaded, ConfigError> load(std::span<const std::string_view> args,
   if (command_line->help) return Loaded{.action = Action::help, .settings = Settings{}};
 
   detail::Assembly assembly;  // starts from the built-in defaults
-  if (command_line->config_file) {
-    if (auto r = detail::apply_toml_file(*command_line->config_file, assembly); !r) {
+  // --config, else BRIGADE_CONFIG: a container image names its file in the environment, so that
+  // `brigade healthcheck` (run with no arguments) reads the same file as the server.
+  std::optional<std::string> config_file = command_line->config_file;
+  if (const auto named = env.find(config_file_variable); !config_file && named != env.end()) {
+    config_file = named->second;
+  }
+  if (config_file) {
+    if (auto r = detail::apply_toml_file(*config_file, assembly); !r) {
       return std::unexpected(r.error());
     }
   }

@@ -6,7 +6,8 @@ break `compose up` or leave the dashboard empty:
   - the file parses, each service has an image or a build and a health check;
   - every bind-mounted path and the build's Dockerfile exist;
   - stop_grace_period covers Brigade's drain_delay + grace_period, with a margin of 1 to 10 s;
-  - Prometheus scrapes the brigade service on its container port every 5 s, with the config file
+  - Prometheus scrapes the brigade service on its admin port (admin_listen, from the environment
+    or the image's settings file, deploy/containers/brigade.toml) every 5 s, with the config file
     and rule files inside the mounted directory;
   - Grafana's data source points at the prometheus service, its dashboard provider reads the
     directory the dashboards are mounted on, the home dashboard exists, anonymous viewing is on.
@@ -19,6 +20,7 @@ whatever python3 comes first on PATH. Exit 0 when every check passes, 1 otherwis
 
 import glob
 import re
+import tomllib
 import shutil
 import subprocess
 import sys
@@ -32,6 +34,8 @@ SECONDS_PER_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 STOP_MARGIN_SECONDS = (1, 10)
 # Brigade's default `listen` (brigade --help).
 DEFAULT_LISTEN = "0.0.0.0:8080"
+# The settings file the image names with BRIGADE_CONFIG (see the Dockerfile).
+IMAGE_SETTINGS = "deploy/containers/brigade.toml"
 
 
 class Checker:
@@ -119,6 +123,18 @@ def check_stop_timing(c: Checker, brigade: dict) -> None:
             f"brigade: publishes container port {container_port(brigade)}, listens on {listen_port}")
 
 
+def admin_port(c: Checker, brigade: dict):
+    """The port of brigade's admin listener: BRIGADE_ADMIN_LISTEN, else the image's file."""
+    env = environment(brigade)
+    if "BRIGADE_ADMIN_LISTEN" in env:
+        return int(env["BRIGADE_ADMIN_LISTEN"].rsplit(":", 1)[1])
+    context = c.base / (brigade.get("build") or {}).get("context", ".")
+    settings = tomllib.loads((context / IMAGE_SETTINGS).read_text())
+    if not c.check("admin_listen" in settings, f"brigade: {IMAGE_SETTINGS} sets no admin_listen"):
+        return None
+    return int(settings["admin_listen"].rsplit(":", 1)[1])
+
+
 def check_prometheus(c: Checker, services: dict) -> None:
     prometheus = services["prometheus"]
     flags = dict(arg.split("=", 1) for arg in prometheus.get("command", []) if "=" in arg)
@@ -130,7 +146,7 @@ def check_prometheus(c: Checker, services: dict) -> None:
     for pattern in config.get("rule_files") or []:
         c.check(bool(glob.glob(str(config_path.parent / pattern))),
                 f"prometheus: rule_files {pattern} matches no file")
-    target = f"brigade:{container_port(services['brigade'])}"
+    target = f"brigade:{admin_port(c, services['brigade'])}"
     jobs = [job for job in config.get("scrape_configs") or []
             if any(target in static.get("targets", []) for static in job.get("static_configs", []))]
     if c.check(len(jobs) == 1, f"prometheus: no scrape job targets {target}"):

@@ -21,8 +21,16 @@ void FanOutObserver::on_connection_closed() {
   for (const auto& observer : observers_) observer->on_connection_closed();
 }
 
-void FanOutObserver::on_connection_rejected() {
-  for (const auto& observer : observers_) observer->on_connection_rejected();
+void FanOutObserver::on_connection_rejected(server::RejectReason reason) {
+  for (const auto& observer : observers_) observer->on_connection_rejected(reason);
+}
+
+void FanOutObserver::on_timeout(server::TimeoutPhase phase) {
+  for (const auto& observer : observers_) observer->on_timeout(phase);
+}
+
+void FanOutObserver::on_handler_failed(const server::Request& request, std::string_view what) {
+  for (const auto& observer : observers_) observer->on_handler_failed(request, what);
 }
 
 std::shared_ptr<server::RequestObserver> combine_observers(

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "brigade/server/server.hpp"
@@ -20,7 +21,9 @@ class FanOutObserver final : public server::RequestObserver {
                   std::size_t response_bytes, std::chrono::nanoseconds duration) override;
   void on_connection_opened() override;
   void on_connection_closed() override;
-  void on_connection_rejected() override;
+  void on_connection_rejected(server::RejectReason reason) override;
+  void on_timeout(server::TimeoutPhase phase) override;
+  void on_handler_failed(const server::Request& request, std::string_view what) override;
 
  private:
   std::vector<std::shared_ptr<server::RequestObserver>> observers_;

@@ -128,14 +128,27 @@ int healthcheck(std::span<const std::string_view> args) {
     return config::config_error_exit_code;
   }
   if (loaded->action == config::Action::help) {
-    std::cout << "usage: brigade healthcheck [--listen HOST:PORT] [settings...]\n"
-                 "GET /healthz on the server's port; exit 0 on 200, 1 otherwise.\n";
+    std::cout
+        << "usage: brigade healthcheck [--config FILE] [settings...]\n"
+           "GET /healthz on admin_listen (else listen) of the same settings as the server\n"
+           "(--config or BRIGADE_CONFIG, the environment, flags); exit 0 on 200, 1 otherwise.\n";
     return 0;
   }
 
-  const auto listen = SocketAddr::parse(loaded->settings.listen);
-  if (!listen) return fail("listen: cannot use \"" + loaded->settings.listen + "\"");
-  if (listen->port() == 0) return fail("listen: port 0; give the server's port with --listen");
+  // The admin port when there is one: plain HTTP whatever the main port speaks, and outside
+  // max_connections, so an overloaded server still answers.
+  const config::Settings& settings = loaded->settings;
+  if (!settings.admin_listen && settings.tls_cert) {
+    return fail("the main port speaks TLS and admin_listen is not set; set admin_listen");
+  }
+  const std::string_view key = settings.admin_listen ? "admin_listen" : "listen";
+  const std::string& text = settings.admin_listen ? *settings.admin_listen : settings.listen;
+  const auto listen = SocketAddr::parse(text);
+  if (!listen) return fail(std::string(key) + ": cannot use \"" + text + "\"");
+  if (listen->port() == 0) {
+    return fail(std::string(key) + ": port 0; give the server's port with --" +
+                (settings.admin_listen ? "admin-listen" : "listen"));
+  }
 
   const SocketAddr address = probe_address(*listen);
   std::string failure;

@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
     case config::Action::help:
       std::cout << config::help_text()
                 << "\nSubcommands:\n"
-                   "  brigade healthcheck [--listen HOST:PORT]\n"
-                   "      GET /healthz on the server's port (for a container HEALTHCHECK);\n"
+                   "  brigade healthcheck [--config FILE] [settings...]\n"
+                   "      GET /healthz on admin_listen (else listen), read from the same\n"
+                   "      settings as the server (for a container HEALTHCHECK);\n"
                    "      exit 0 on a 200 answer, 1 otherwise\n\n"
                 << brigade::app::exit_status::help_table;
       return brigade::app::exit_status::ok;

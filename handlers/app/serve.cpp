@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 
 #include "brigade/handlers/metrics.hpp"
 #include "brigade/handlers/routes.hpp"
+#include "brigade/runtime/join.hpp"
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/signal.hpp"
@@ -59,9 +61,10 @@ Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* se
                           const Logger* log, ShutdownStart* start) {
   const SignalKind first = co_await next_signal(terminate, interrupt);
   start->at = Clock::now();
+  // Draining first, then the line: whoever reads it finds the server draining.
+  server->shutdown();
   log->log(LogLevel::info, "shutting down: draining connections",
            std::vector{LogField::text("signal", signal_name(first))});
-  server->shutdown();
 
   const SignalKind second = co_await next_signal(terminate, interrupt);
   log->log(LogLevel::error, "second signal: exiting at once",
@@ -95,11 +98,84 @@ void warn_if_data_dir_missing(const std::filesystem::path& data_dir, const Logge
                       LogField::text("error", error ? error.message() : "not a directory")});
 }
 
+// The admin listener's server: plain HTTP, its own connection limit, and a short grace (it is
+// shut down only once the main server has stopped).
+constexpr std::size_t kAdminMaxConnections = 256;
+constexpr std::chrono::milliseconds kAdminGracePeriod{1'000};
+
+server::ServerOptions admin_options(const config::Settings& settings) {
+  server::ServerOptions options;
+  options.max_connections = kAdminMaxConnections;
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = 0;
+  options.header_timeout = settings.header_timeout;
+  options.keep_alive_timeout = settings.keep_alive_timeout;
+  options.body_timeout = settings.body_timeout;
+  options.write_timeout = settings.write_timeout;
+  options.grace_period = kAdminGracePeriod;
+  return options;
+}
+
+// The main server until it has stopped, then the admin server, which keeps answering probes and
+// scrapes through the whole drain.
+Task<void> run_main_then_stop_admin(server::Server* main, runtime::net::TcpListener listener,
+                                    server::Server* admin) {
+  std::exception_ptr failure;
+  try {
+    co_await main->run(std::move(listener));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  admin->shutdown();
+  if (failure) std::rethrow_exception(failure);
+}
+
+Task<void> run_servers(server::Server* main, runtime::net::TcpListener listener,
+                       server::Server* admin, std::optional<runtime::net::TcpListener> admin_port) {
+  if (admin == nullptr) {
+    co_await main->run(std::move(listener));
+    co_return;
+  }
+  co_await runtime::join(run_main_then_stop_admin(main, std::move(listener), admin),
+                         admin->run(std::move(*admin_port)));
+}
+
+struct Bound {
+  runtime::net::TcpListener listener;
+  runtime::net::SocketAddr address;
+};
+
+// On SIGHUP: the certificate and key are read again from tls_cert and tls_key, and new TLS
+// connections get them; open connections keep theirs. Files that cannot be used are refused
+// with a line naming them (load_tls), and the certificate in use stays. Never returns: raced
+// against the servers like handle_signals. `server`, `settings` and `log` outlive it likewise.
+Task<void> reload_on_hangup(Signal hangup, server::Server* server, const config::Settings* settings,
+                            const Logger* log) {
+  for (;;) {
+    co_await hangup;
+    if (!settings->tls_cert || !settings->tls_key) {
+      log->log(LogLevel::info, "SIGHUP: no TLS certificate to reload");
+      continue;
+    }
+    std::optional<server::TlsContext> loaded =
+        load_tls(*settings->tls_cert, *settings->tls_key, *log);
+    if (!loaded) {
+      log->log(LogLevel::error, "SIGHUP: kept the certificate in use");
+      continue;
+    }
+    server->replace_tls(std::move(*loaded));
+    log->log(LogLevel::info, "SIGHUP: reloaded the TLS certificate and key",
+             std::vector{LogField::text("tls_cert", settings->tls_cert->string()),
+                         LogField::text("tls_key", settings->tls_key->string())});
+  }
+}
+
 Task<int> run_server(config::Settings settings, std::optional<server::TlsContext> tls,
                      const Logger* log, ShutdownStart* start) {
-  const auto fail = [log, &settings](std::string_view what, const std::error_code& error) {
+  const auto fail = [log](std::string_view what, std::string_view key, std::string_view address,
+                          const std::error_code& error) {
     log->log(LogLevel::error, what,
-             std::vector{LogField::text("listen", settings.listen),
+             std::vector{LogField::text(std::string(key), address),
                          LogField::text("error", error.message())});
     return exit_status::failure;
   };
@@ -107,13 +183,33 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
     log->log(LogLevel::error, what, std::vector{LogField::text("error", error.message())});
     return exit_status::failure;
   };
+  // Binds `key`'s address, or logs why not (naming the key) and gives nullopt.
+  const auto bind = [&fail](std::string_view key, const std::string& text) -> std::optional<Bound> {
+    const auto address = runtime::net::SocketAddr::parse(text);
+    if (!address) {
+      fail("cannot use the address", key, text, address.error());
+      return std::nullopt;
+    }
+    auto listener = runtime::net::TcpListener::bind(*address);
+    if (!listener) {
+      fail("cannot listen on the address", key, text, listener.error());
+      return std::nullopt;
+    }
+    const auto bound = listener->local_addr();
+    if (!bound) {
+      fail("cannot read the bound address", key, text, bound.error());
+      return std::nullopt;
+    }
+    return Bound{std::move(*listener), *bound};
+  };
 
-  const auto address = runtime::net::SocketAddr::parse(settings.listen);
-  if (!address) co_return fail("cannot use the listen address", address.error());
-  auto listener = runtime::net::TcpListener::bind(*address);
-  if (!listener) co_return fail("cannot listen on the listen address", listener.error());
-  const auto bound = listener->local_addr();
-  if (!bound) co_return fail("cannot read the bound listen address", bound.error());
+  std::optional<Bound> main_port = bind("listen", settings.listen);
+  if (!main_port) co_return exit_status::failure;
+  std::optional<Bound> admin_port;
+  if (settings.admin_listen) {
+    admin_port = bind("admin_listen", *settings.admin_listen);
+    if (!admin_port) co_return exit_status::failure;
+  }
 
   // Installed before the start-up line: whoever reads that line may send a signal at once, and
   // it must start a graceful shutdown, not kill the process.
@@ -121,38 +217,57 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   if (!terminate) co_return fail_signal("cannot handle SIGTERM", terminate.error());
   auto interrupt = Signal::listen(SignalKind::interrupt);
   if (!interrupt) co_return fail_signal("cannot handle SIGINT", interrupt.error());
+  auto hangup = Signal::listen(SignalKind::hangup);
+  if (!hangup) co_return fail_signal("cannot handle SIGHUP", hangup.error());
 
-  // The readiness probe reads the server's state. The router (and so the probe) lives inside
-  // the server, which lives in this frame: the reference is valid for every call.
+  // The readiness probe and the draining gauge read the server's state. The routers (and so the
+  // probes) live inside the servers, which live in this frame: the reference is valid for every
+  // call.
   std::optional<server::Server> server;
-  server::Router router;
+  std::optional<server::Server> admin;
   auto metrics = std::make_shared<handlers::Metrics>(runtime::Handle::current());
-  handlers::add_routes(
-      router, {.is_ready = [&server] { return server->state() == server::ServerState::serving; },
-               .metrics = metrics,
-               .data_dir = settings.data_dir,
-               .hash_offload_threshold = settings.hash_offload_threshold,
-               .enable_block_endpoint = settings.enable_block_endpoint});
+  metrics->observe_draining([&server] { return server->state() != server::ServerState::serving; });
+  const handlers::RouteContext context{
+      .is_ready = [&server] { return server->state() == server::ServerState::serving; },
+      .metrics = metrics,
+      .data_dir = settings.data_dir,
+      .hash_offload_threshold = settings.hash_offload_threshold,
+      .enable_block_endpoint = settings.enable_block_endpoint,
+      .max_cpu_work = settings.max_cpu_work,
+      .max_fanout = settings.max_fanout};
+  server::Router router;
+  if (admin_port) {
+    server::Router admin_router;
+    handlers::add_admin_routes(admin_router, context);
+    admin.emplace(admin_options(settings), std::move(admin_router));
+    handlers::add_public_routes(router, context);
+  } else {
+    handlers::add_routes(router, context);
+  }
   // After the last route: the HTTP metrics take their route labels from the router.
   auto http_metrics = metrics->observe_http(router);
   server::ServerOptions options = server_options(settings, *log, std::move(http_metrics));
   options.tls = std::move(tls);
   server.emplace(std::move(options), std::move(router));
 
-  std::vector fields{
-      LogField::text("address", bound->to_string()),
-      LogField::number("workers", runtime::Handle::current().metrics().workers),
-      LogField::number("pid", static_cast<std::uint64_t>(::getpid())),
-      LogField::text("version", BRIGADE_VERSION),
-  };
+  std::vector fields{LogField::text("address", main_port->address.to_string())};
+  if (admin_port)
+    fields.push_back(LogField::text("admin_address", admin_port->address.to_string()));
+  fields.push_back(LogField::number("workers", runtime::Handle::current().metrics().workers));
+  fields.push_back(LogField::number("pid", static_cast<std::uint64_t>(::getpid())));
+  fields.push_back(LogField::text("version", BRIGADE_VERSION));
   for (LogField& field : settings_fields(settings)) fields.push_back(std::move(field));
   log->log(LogLevel::info, "brigade started", fields);
 
-  // Structured: the signal task runs inside this one and is cancelled when run() returns, so it
-  // never outlives `server`.
+  std::optional<runtime::net::TcpListener> admin_listener;
+  if (admin_port) admin_listener.emplace(std::move(admin_port->listener));
+  // Structured: the signal task runs inside this one and is cancelled when the servers return,
+  // so it never outlives `server`.
   co_await runtime::select(
-      server->run(std::move(*listener)),
-      handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start));
+      run_servers(&*server, std::move(main_port->listener), admin ? &*admin : nullptr,
+                  std::move(admin_listener)),
+      handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start),
+      reload_on_hangup(std::move(*hangup), &*server, &settings, log));
   co_return exit_status::ok;
 }
 

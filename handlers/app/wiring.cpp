@@ -6,6 +6,7 @@
 
 #include "access_log.hpp"
 #include "brigade/config/render.hpp"
+#include "failure_log.hpp"
 #include "fan_out_observer.hpp"
 
 namespace brigade::app {
@@ -36,7 +37,8 @@ server::ServerOptions server_options(const config::Settings& settings, const Log
   std::shared_ptr<server::RequestObserver> access_log;
   if (settings.access_log) access_log = std::make_shared<AccessLog>(log);
   // Metrics first: the access log's line is slower to write and should not delay the count.
-  options.observer = combine_observers({std::move(metrics), std::move(access_log)});
+  options.observer = combine_observers(
+      {std::move(metrics), std::move(access_log), std::make_shared<FailureLog>(log)});
   return options;
 }
 

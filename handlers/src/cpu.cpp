@@ -23,10 +23,6 @@ using server::Request;
 using server::Response;
 
 constexpr std::size_t kBlockBytes = 1024;
-// About 0.15 s of one core at the most (1.5 us a round, measured): enough for one request to
-// keep a blocking thread visibly busy, bounded so that a single request cannot take it for long.
-constexpr std::int64_t kMaxWork = 100'000;
-
 // Runs on the blocking pool. The block starts as zeros; each round hashes it and writes the
 // digest over its first 32 bytes.
 Sha256Digest chained_rounds(std::int64_t rounds) {
@@ -39,8 +35,8 @@ Sha256Digest chained_rounds(std::int64_t rounds) {
   return digest;
 }
 
-runtime::Task<Response> cpu(Request& request) {
-  const auto work = integer_param(request, "work", 1, kMaxWork);
+runtime::Task<Response> cpu(Request& request, std::int64_t max_work) {
+  const auto work = integer_param(request, "work", 1, max_work);
   if (!work) co_return work.error();
   const std::int64_t rounds = *work;
   auto job = runtime::spawn_blocking([rounds] { return chained_rounds(rounds); });
@@ -52,6 +48,11 @@ runtime::Task<Response> cpu(Request& request) {
 
 }  // namespace
 
-void add_cpu_routes(server::Router& router) { router.add("GET", "/cpu", cpu); }
+void add_cpu_routes(server::Router& router, std::size_t max_work) {
+  // Not a coroutine lambda: it only hands the bound to the coroutine by value.
+  router.add("GET", "/cpu", [max_work = static_cast<std::int64_t>(max_work)](Request& request) {
+    return cpu(request, max_work);
+  });
+}
 
 }  // namespace brigade::handlers::detail

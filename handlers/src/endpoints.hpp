@@ -28,10 +28,10 @@ void add_metrics_routes(server::Router& router, std::shared_ptr<const Metrics> m
 void add_hash_routes(server::Router& router, std::size_t offload_threshold);
 // GET /files/{name}/sha256
 void add_file_routes(server::Router& router, std::filesystem::path data_dir);
-// GET /cpu?work=
-void add_cpu_routes(server::Router& router);
-// GET /fanout?n=&ms=
-void add_fanout_routes(server::Router& router);
+// GET /cpu?work= (1..max_work)
+void add_cpu_routes(server::Router& router, std::size_t max_work);
+// GET /fanout?n=&ms= (n: 0..max_tasks)
+void add_fanout_routes(server::Router& router, std::size_t max_tasks);
 // GET /block?ms=
 void add_block_routes(server::Router& router);
 // GET /debug/runtime

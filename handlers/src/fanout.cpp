@@ -20,9 +20,8 @@ using server::Request;
 using server::Response;
 using std::chrono::milliseconds;
 
-// Bounds that keep one request's cost small: it cannot spawn tasks without limit, and ten
-// seconds is longer than any demonstration needs.
-constexpr std::int64_t kMaxTasks = 1'000;
+// Ten seconds is longer than any demonstration needs; the number of tasks is bounded by the
+// max_fanout setting.
 constexpr std::int64_t kMaxMs = 10'000;
 
 runtime::Task<void> nap(milliseconds duration) { co_await runtime::sleep(duration); }
@@ -40,8 +39,8 @@ struct Children {
   }
 };
 
-runtime::Task<Response> fanout(Request& request) {
-  const auto tasks = integer_param(request, "n", 0, kMaxTasks);
+runtime::Task<Response> fanout(Request& request, std::int64_t max_tasks) {
+  const auto tasks = integer_param(request, "n", 0, max_tasks);
   if (!tasks) co_return tasks.error();
   const auto ms = integer_param(request, "ms", 0, kMaxMs);
   if (!ms) co_return ms.error();
@@ -66,6 +65,12 @@ runtime::Task<Response> fanout(Request& request) {
 
 }  // namespace
 
-void add_fanout_routes(server::Router& router) { router.add("GET", "/fanout", fanout); }
+void add_fanout_routes(server::Router& router, std::size_t max_tasks) {
+  // Not a coroutine lambda: it only hands the bound to the coroutine by value.
+  router.add("GET", "/fanout",
+             [max_tasks = static_cast<std::int64_t>(max_tasks)](Request& request) {
+               return fanout(request, max_tasks);
+             });
+}
 
 }  // namespace brigade::handlers::detail

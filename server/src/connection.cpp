@@ -1,8 +1,10 @@
 #include "connection.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
@@ -125,6 +127,9 @@ runtime::Task<bool> BusyConnection<Transport>::run() {
     }
     if (got == Read::closed) co_return false;  // mid-request too: nobody left to answer
     if (got == Read::timed_out) {
+      if (core_.observer != nullptr) {
+        core_.observer->on_timeout(in_body_ ? TimeoutPhase::body : TimeoutPhase::header);
+      }
       auto answer =
           Response::error(408, in_body_ ? "request body timeout" : "request header timeout");
       co_await refuse(std::move(answer), parser().request(), false);
@@ -227,6 +232,7 @@ runtime::Task<bool> BusyConnection<Transport>::flush() {
   const auto written = co_await runtime::timeout(
       core_.options.write_timeout, transport_.write_all(stream_, bytes_of(out).subspan(flushed_)));
   if (!written || !*written) {
+    if (!written && core_.observer != nullptr) core_.observer->on_timeout(TimeoutPhase::write);
     broken_ = true;
     co_return false;
   }
@@ -275,19 +281,27 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   Response response;
   RouteMatch match = core_.router.route(request);
   if (match.status == RouteMatch::Status::found) {
-    bool threw = false;
+    // The connection survives a failing handler; the observer hears why it failed.
+    std::optional<std::string> failure;
     try {
       response = co_await (*match.handler)(request);
+    } catch (const std::exception& error) {
+      failure = error.what();
     } catch (...) {
-      threw = true;  // the connection survives a failing handler
+      failure = "an exception that is not a std::exception";
     }
-    if (threw) response = Response::error(500, "internal server error");
+    if (failure) {
+      if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
+      response = Response::error(500, "internal server error");
+    }
   } else {
     response = routing_error(match);
   }
 
-  // Read after the handler ran: a shutdown that began meanwhile closes the connection after it.
-  keep_alive = keep_alive && !core_.closing.load(std::memory_order_seq_cst);
+  // Read after the handler ran: from the shutdown signal on (the drain delay included), every
+  // answer says "Connection: close", so pooled clients move to other instances while this one
+  // still serves.
+  keep_alive = keep_alive && core_.state.load(std::memory_order_seq_cst) == ServerState::serving;
   std::string& out = this->out();
   const std::size_t before = out.size();
   const BodyFraming framing = write_response(out, response,
@@ -356,7 +370,9 @@ runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_strea
 }
 
 // After the last answer (it said "Connection: close"): writes what is queued, then closes
-// without resetting the connection if the peer sent more than we read.
+// without resetting the connection if the peer sent more than we read. While draining it always
+// lingers: a client may have pipelined more requests that are still on their way; they are
+// dropped unanswered (RFC 9112 9.6), which the close after "Connection: close" tells it.
 template <class Transport>
 runtime::Task<void> BusyConnection<Transport>::finish() {
   if (!try_flush()) {
@@ -364,7 +380,8 @@ runtime::Task<void> BusyConnection<Transport>::finish() {
     if (!flushed) co_return;
   }
   transport_.close_notify(stream_);
-  if (begin_ < end_ || has_pending_input(fd_)) {
+  const bool draining = core_.state.load(std::memory_order_relaxed) != ServerState::serving;
+  if (draining || begin_ < end_ || has_pending_input(fd_)) {
     co_await linger_close(stream_, work_->read_buffer(), kLingerTime);
   }
 }
@@ -431,15 +448,19 @@ std::chrono::milliseconds idle_timeout(const ServerOptions& options, bool served
 
 // An accepted TLS connection: the registration, and the session as a member of the derived
 // class, so that it is destroyed before the base's stream (its destructor may still write
-// close_notify to it).
+// close_notify to it). It holds the TLS context it started with: a reload may replace the
+// server's before the handshake creates the session.
 class TlsConnection : public RegisteredConnection {
  public:
-  TlsConnection(RegisteredConnection connection, SSL_CTX* context) noexcept
-      : RegisteredConnection(std::move(connection)), transport_(context) {}
+  TlsConnection(RegisteredConnection connection, TlsContext context) noexcept
+      : RegisteredConnection(std::move(connection)),
+        context_(std::move(context)),
+        transport_(TlsContextAccess::native(context_)) {}
 
   TlsTransport& transport() noexcept { return transport_; }
 
  private:
+  TlsContext context_;
   TlsTransport transport_;
 };
 
@@ -452,18 +473,32 @@ PlainTransport& transport_of(RegisteredConnection& /*connection*/) noexcept {
 }
 TlsTransport& transport_of(TlsConnection& connection) noexcept { return connection.transport(); }
 
+// Closes a connection idle after a request at shutdown: FIN (close_notify first over TLS), then
+// what the peer still sends is read and dropped until it closes, so that a request it sent
+// before the FIN reached it ends without a reset. `half_closed`: the FIN is sent already.
+template <class Transport>
+runtime::Task<void> close_lingering(TcpStream& stream, Transport& transport, bool half_closed) {
+  if (!half_closed) transport.close_notify(stream);
+  std::array<std::byte, 512> scratch;
+  co_await linger_close(stream, scratch, kLingerTime);
+}
+
 // The TLS handshake, before the first request. The connection counts as idle meanwhile (it has
 // no request yet): shutdown closes it at once, like any idle one.
 runtime::Task<bool> accept_tls(TlsConnection& connection) {
   const std::chrono::milliseconds limit = connection.core().options.tls_handshake_timeout;
-  connection.slot().enter_idle(coarse_now() + limit);
-  if (connection.core().closing.load(std::memory_order_seq_cst) &&
-      !has_pending_input(connection.stream().native_handle())) {
-    co_return false;
-  }
+  // A new connection: at shutdown it still gets its handshake and first request (see
+  // ConnectionRegistry::close_idle_at_shutdown).
+  connection.slot().enter_idle(coarse_now() + limit, false);
   const auto done =
       co_await runtime::timeout(limit, connection.transport().handshake(connection.stream()));
-  if (!done || !*done) co_return false;
+  if (!done || !*done) {
+    if (RequestObserver* const observer = connection.core().observer; observer != nullptr) {
+      observer->on_connection_rejected(!done ? RejectReason::tls_handshake_timeout
+                                             : RejectReason::tls_handshake_failed);
+    }
+    co_return false;
+  }
   co_return connection.slot().try_activate();
 }
 
@@ -484,18 +519,30 @@ runtime::Task<void> serve_over(Connection connection) {
       // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
       // new connection has header_timeout to start its first request (as in nginx); between
       // requests it has keep_alive_timeout.
-      connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served));
+      connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served),
+                                   served);
       transport_of(connection).set_idle(true);
       // After enter_idle, both sequentially consistent: either this sees `closing`, or
       // shutdown's sweep sees this connection idle and closes it. A request already sent is
-      // still answered.
-      if (connection.core().closing.load(std::memory_order_seq_cst) &&
-          !has_pending_input(connection.stream().native_handle())) {
-        co_return;
+      // still answered, and so is a new connection's first request.
+      if (connection.core().closing.load(std::memory_order_seq_cst)) {
+        if (served && !has_pending_input(connection.stream().native_handle())) {
+          co_await close_lingering(connection.stream(), transport_of(connection), false);
+          co_return;
+        }
+        if (!served) connection.slot().enter_idle(coarse_now() + kLingerTime, false);
       }
       // On failure the read that would follow sees the error, so only success matters here.
       const auto readable = co_await connection.stream().readable();
-      if (!readable || !connection.slot().try_activate()) co_return;
+      if (!readable) co_return;
+      if (!connection.slot().try_activate()) {
+        // Half-closed by the shutdown's sweep: the peer answers the FIN, or sent a request
+        // before it arrived, which is dropped without a reset.
+        if (connection.slot().lingering()) {
+          co_await close_lingering(connection.stream(), transport_of(connection), true);
+        }
+        co_return;
+      }
       transport_of(connection).set_idle(false);
     }
     const bool go_on =
@@ -512,8 +559,8 @@ runtime::Task<void> serve_connection(RegisteredConnection connection) {
 }
 
 runtime::Task<void> serve_tls_connection(RegisteredConnection connection) {
-  SSL_CTX* const context = TlsContextAccess::native(*connection.core().options.tls);
-  return serve_over(TlsConnection(std::move(connection), context));
+  TlsContext context = connection.core().current_tls();
+  return serve_over(TlsConnection(std::move(connection), std::move(context)));
 }
 
 }  // namespace brigade::server::detail

@@ -28,23 +28,35 @@ class ConnectionSlot {
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 
   // From the connection task: it waits for a request until `deadline` (sequentially consistent,
-  // so that the shutdown flag read right after it cannot miss a concurrent shutdown).
-  void enter_idle(runtime::Clock::time_point deadline) noexcept;
+  // so that the shutdown flag read right after it cannot miss a concurrent shutdown). `served`:
+  // it has answered a request before (a new connection's client is about to send its first).
+  void enter_idle(runtime::Clock::time_point deadline, bool served) noexcept;
   // From the connection task: it has bytes of a request. False when the server claimed it first
-  // (its task is being aborted).
+  // (its task is being aborted, or it is lingering).
   bool try_activate() noexcept;
+  // After try_activate() failed: the server half-closed the connection at shutdown, and its task
+  // is to read and drop what the peer still sends until it closes (see close_idle).
+  bool lingering() const noexcept;
 
  private:
   friend class ConnectionRegistry;
-  enum class State : std::uint8_t { active, idle, closing };
+  enum class State : std::uint8_t { active, idle, closing, lingering };
 
   std::atomic<State> state_{State::active};
+  std::atomic<bool> served_{false};                 // valid while idle
   std::atomic<runtime::Clock::rep> idle_until_{0};  // valid while idle
   // Guarded by the registry's mutex:
   runtime::JoinHandle<void> task_;
   int fd_ = -1;
   bool in_use_ = false;
   ConnectionSlot* next_free_ = nullptr;
+};
+
+// What one sweep closed: connections that waited past header_timeout for their first request
+// (or their TLS handshake), and past keep_alive_timeout between requests.
+struct IdleClosed {
+  std::size_t waiting_for_first_request = 0;
+  std::size_t between_requests = 0;
 };
 
 // The open connections of a server. Locked when a connection opens or closes and by the
@@ -70,9 +82,16 @@ class ConnectionRegistry {
   // Notified (notify_waiters) whenever live() drops to 0.
   runtime::Notify& emptied() noexcept { return emptied_; }
 
-  // Aborts the connections idle past their deadline, or every idle one with `all`, except those
-  // with input waiting (they are about to serve a request).
-  void close_idle(runtime::Clock::time_point now, bool all) noexcept;
+  // Aborts the connections idle past their deadline, and those lingering past theirs, except
+  // those with input waiting (they are about to serve a request).
+  IdleClosed close_idle(runtime::Clock::time_point now) noexcept;
+  // At shutdown, for every connection idle after a request, except those with input waiting:
+  // with `half_close`, sends FIN (shutdown(SHUT_WR)) and leaves the task to read what the peer
+  // still sends until it closes or `linger` passes: a request the peer sent before the FIN
+  // reached it is then dropped without a reset. Without, aborts the task. A new connection that
+  // has not sent its first request keeps waiting for it, `linger` at most.
+  void close_idle_at_shutdown(runtime::Clock::time_point now, runtime::Clock::duration linger,
+                              bool half_close) noexcept;
   // Aborts every connection task.
   void abort_all() noexcept;
 

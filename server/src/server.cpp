@@ -37,6 +37,9 @@ using runtime::net::TcpStream;
 // (a flood), a rejected connection is closed straight away.
 constexpr std::size_t kMaxLingeringRejections = 1024;
 constexpr auto kRejectionLinger = 500ms;
+// At shutdown: how long an idle connection, half-closed, waits for its peer to close, and how
+// long a new connection gets to send its first request (see close_idle_at_shutdown).
+constexpr auto kShutdownLinger = 1s;
 
 void check_options(const ServerOptions& options) {
   const auto refuse = [](const char* why) {
@@ -88,7 +91,14 @@ runtime::Task<void> sweep_idle_connections(std::shared_ptr<ServerCore> core) {
   const Clock::duration period = sweep_period(core->options);
   for (;;) {
     co_await runtime::sleep(period);
-    core->connections.close_idle(detail::coarse_now(), false);
+    const detail::IdleClosed closed = core->connections.close_idle(detail::coarse_now());
+    if (core->observer == nullptr) continue;
+    for (std::size_t i = 0; i < closed.waiting_for_first_request; ++i) {
+      core->observer->on_timeout(TimeoutPhase::header);
+    }
+    for (std::size_t i = 0; i < closed.between_requests; ++i) {
+      core->observer->on_timeout(TimeoutPhase::idle);
+    }
   }
 }
 
@@ -104,7 +114,9 @@ runtime::Task<void> drain_rejected(std::shared_ptr<ServerCore> core, TcpStream s
 // Over max_connections: answers 503 at once, without waiting for the request and without a
 // connection task, then closes (over TLS: closes at once).
 void reject(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
-  if (core->observer != nullptr) core->observer->on_connection_rejected();
+  if (core->observer != nullptr) {
+    core->observer->on_connection_rejected(RejectReason::max_connections);
+  }
   // Over TLS an answer would come only after a handshake, the costliest step of a connection,
   // when the server is already overloaded: the connection is closed without one.
   if (core->options.tls) return;
@@ -151,13 +163,31 @@ std::optional<std::error_code> admit_accepted(const std::shared_ptr<ServerCore>&
   return std::nullopt;
 }
 
+// Closes the listener without resetting a connection whose client may already be writing to it:
+// the kernel stops completing handshakes (a client's SYN goes unanswered; its retry finds the port
+// closed: connection refused, nothing sent), the connections it had completed are admitted and
+// served ("Connection: close"), then the listener closes. Without this, closing a listener resets
+// the connections still in its backlog.
+void close_listener(const std::shared_ptr<ServerCore>& core, TcpListener listener) {
+  // Without the filter (it cannot fail on Linux but for lack of memory) the backlog is still
+  // emptied, which narrows the window to the last instant.
+  static_cast<void>(detail::drop_all_packets(listener.native_handle()));
+  for (;;) {
+    auto accepted = listener.try_accept();
+    if (!accepted) return;
+    admit(core, std::move(accepted->first));
+  }
+}
+
 // After the listener closed: idle connections close now, the others once their request is
 // answered ("Connection: close"), and what is left at the grace deadline is aborted.
 runtime::Task<void> close_connections(ServerCore& core) {
   detail::ConnectionRegistry& connections = core.connections;
   // Before the sweep, sequentially consistent: see ConnectionSlot::enter_idle.
   core.closing.store(true, std::memory_order_seq_cst);
-  connections.close_idle(Clock::now(), true);
+  // Over TLS close_notify must go first, which only the connection's task can send: idle TLS
+  // connections are closed outright.
+  connections.close_idle_at_shutdown(Clock::now(), kShutdownLinger, !core.options.tls);
 
   const Clock::time_point grace_end = Clock::now() + core.options.grace_period;
   for (;;) {
@@ -238,7 +268,9 @@ runtime::Task<void> Server::run(TcpListener listener) {
     if (next.index() == 1) break;
     failure = admit_accepted(core, std::get<0>(std::move(next)));
   }
-  open.reset();  // the listener closes: from here on the kernel refuses new connections
+  // From here on the kernel refuses new connections.
+  close_listener(core, std::move(*open));
+  open.reset();
 
   co_await close_connections(*core);
   stop_on_exit.disarm();
@@ -248,6 +280,12 @@ runtime::Task<void> Server::run(TcpListener listener) {
 }
 
 void Server::shutdown() { begin_shutdown(*core_); }
+
+bool Server::replace_tls(TlsContext tls) {
+  if (!core_->options.tls) return false;
+  core_->replace_tls(std::move(tls));
+  return true;
+}
 
 ServerState Server::state() const noexcept { return core_->state.load(std::memory_order_acquire); }
 

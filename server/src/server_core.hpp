@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
@@ -17,7 +19,19 @@ struct ServerCore {
   ServerCore(ServerOptions server_options, Router server_router)
       : options(std::move(server_options)),
         router(std::move(server_router)),
-        observer(options.observer.get()) {}
+        observer(options.observer.get()),
+        tls_(options.tls) {}
+
+  // The certificate and key new TLS connections get (options.tls is set). replace_tls() swaps
+  // them; a connection keeps the ones it started with.
+  TlsContext current_tls() const {
+    const std::lock_guard lock(tls_mutex_);
+    return *tls_;
+  }
+  void replace_tls(TlsContext tls) {
+    const std::lock_guard lock(tls_mutex_);
+    tls_ = std::move(tls);
+  }
 
   const ServerOptions options;
   const Router router;
@@ -39,6 +53,10 @@ struct ServerCore {
   std::atomic<std::uint64_t> connections_total{0};
   // Rejected connections (503) still draining the request they were sent.
   std::atomic<std::size_t> lingering_rejections{0};
+
+ private:
+  mutable std::mutex tls_mutex_;  // taken once per new TLS connection, and by a reload
+  std::optional<TlsContext> tls_;
 };
 
 }  // namespace brigade::server::detail

@@ -15,6 +15,14 @@ namespace {
 
 using detail::TlsContextState;
 
+// TLS 1.2 suites as Mozilla's "intermediate" configuration has them, less the finite-field DHE
+// ones: forward-secret key exchange (ECDHE) and authenticated encryption (GCM, ChaCha20-Poly1305)
+// only; no static-RSA key exchange, no CBC. TLS 1.3 keeps OpenSSL's suites, all of that kind.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // The protocols this server speaks, in its order of preference, as ALPN names them.
 constexpr std::array<std::string_view, 2> kAlpnProtocols = {"http/1.1", "http/1.0"};
 
@@ -77,6 +85,9 @@ std::expected<TlsContext, TlsContext::Error> TlsContext::load(
   if (context == nullptr) return refuse(Part::certificate, certificate_chain, openssl_error());
 
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  if (SSL_CTX_set_cipher_list(context, kTls12Ciphers) != 1) {
+    return refuse(Part::certificate, certificate_chain, "cipher suites: " + openssl_error());
+  }
   // Client-initiated renegotiation costs the server a handshake per request of the client's.
   SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION);
   // An idle connection gives its record buffers back (nginx does the same).

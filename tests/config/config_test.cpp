@@ -189,6 +189,9 @@ TEST(ConfigLoad, DefaultsWhenNothingIsGiven) {
   EXPECT_FALSE(s.access_log);
   EXPECT_EQ(s.hash_offload_threshold, 64u * 1024);
   EXPECT_FALSE(s.enable_block_endpoint);
+  EXPECT_FALSE(s.admin_listen);
+  EXPECT_EQ(s.max_cpu_work, 100'000u);
+  EXPECT_EQ(s.max_fanout, 1'000u);
 }
 
 TEST(ConfigLoad, IgnoresVariablesWithoutThePrefixAndToolVariables) {
@@ -207,17 +210,31 @@ struct EveryKey {
   fs::path cert = dir.write("cert.pem", "cert");
   fs::path key = dir.write("key.pem", "key");
   std::map<std::string, std::string> text{
-      {"listen", "[::1]:9090"},        {"worker_threads", "4"},
-      {"max_blocking_threads", "64"},  {"blocking_queue_limit", "unbounded"},
-      {"max_connections", "123"},      {"max_header_bytes", "8193"},
-      {"max_body_bytes", "1GiB"},      {"header_timeout", "1500ms"},
-      {"keep_alive_timeout", "2m"},    {"body_timeout", "1h"},
-      {"write_timeout", "250ms"},      {"tls_handshake_timeout", "3s"},
-      {"grace_period", "45s"},         {"drain_delay", "5s"},
-      {"tls_cert", cert.string()},     {"tls_key", key.string()},
-      {"data_dir", "/srv/data dir"},   {"log_level", "debug"},
-      {"log_format", "json"},          {"access_log", "true"},
-      {"hash_offload_threshold", "0"}, {"enable_block_endpoint", "true"},
+      {"listen", "[::1]:9090"},
+      {"worker_threads", "4"},
+      {"max_blocking_threads", "64"},
+      {"blocking_queue_limit", "unbounded"},
+      {"max_connections", "123"},
+      {"max_header_bytes", "8193"},
+      {"max_body_bytes", "1GiB"},
+      {"header_timeout", "1500ms"},
+      {"keep_alive_timeout", "2m"},
+      {"body_timeout", "1h"},
+      {"write_timeout", "250ms"},
+      {"tls_handshake_timeout", "3s"},
+      {"grace_period", "45s"},
+      {"drain_delay", "5s"},
+      {"tls_cert", cert.string()},
+      {"tls_key", key.string()},
+      {"data_dir", "/srv/data dir"},
+      {"log_level", "debug"},
+      {"log_format", "json"},
+      {"access_log", "true"},
+      {"hash_offload_threshold", "0"},
+      {"enable_block_endpoint", "true"},
+      {"admin_listen", "127.0.0.1:9901"},
+      {"max_cpu_work", "500"},
+      {"max_fanout", "10"},
   };
 
   Settings expected() const {
@@ -244,6 +261,9 @@ struct EveryKey {
     s.access_log = true;
     s.hash_offload_threshold = 0;
     s.enable_block_endpoint = true;
+    s.admin_listen = "127.0.0.1:9901";
+    s.max_cpu_work = 500;
+    s.max_fanout = 10;
     return s;
   }
 };
@@ -288,10 +308,10 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
   const EveryKey every;
   std::string toml;
   for (const auto& [key, value] : every.text) {
-    const bool native = key == "access_log" || key == "enable_block_endpoint" ||
-                        key == "worker_threads" || key == "max_blocking_threads" ||
-                        key == "max_connections" || key == "max_header_bytes" ||
-                        key == "hash_offload_threshold";
+    const bool native =
+        key == "access_log" || key == "enable_block_endpoint" || key == "worker_threads" ||
+        key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
+        key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
     toml += key + " = " + (native ? value : detail::quote(value)) + "\n";
   }
   const fs::path file = every.dir.write("every.toml", toml);
@@ -373,6 +393,34 @@ TEST(ConfigPrecedence, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   EXPECT_EQ(with_flag->settings.header_timeout, 4s);
   EXPECT_EQ(with_flag->settings.max_connections, 200u);
   EXPECT_EQ(with_flag->settings.max_blocking_threads, 512u);  // nobody set it: the default
+}
+
+TEST(ConfigPrecedence, BrigadeConfigNamesTheFileWhenNoFlagDoes) {
+  const TempDir dir;
+  const fs::path named = dir.write("named.toml", "worker_threads = 2\nmax_connections = 200\n");
+  const fs::path flagged = dir.write("flagged.toml", "worker_threads = 5\n");
+  const Environment env{{"BRIGADE_CONFIG", named.string()}, {"BRIGADE_MAX_CONNECTIONS", "300"}};
+
+  // The file sits below the environment, as --config's does.
+  const Result from_env = load({}, env);
+  ASSERT_TRUE(from_env) << to_string(from_env.error());
+  EXPECT_EQ(from_env->settings.worker_threads, 2u);
+  EXPECT_EQ(from_env->settings.max_connections, 300u);
+
+  // --config wins over BRIGADE_CONFIG: only its file is read.
+  const Result from_flag = load({"--config", flagged.string()}, env);
+  ASSERT_TRUE(from_flag) << to_string(from_flag.error());
+  EXPECT_EQ(from_flag->settings.worker_threads, 5u);
+
+  const ConfigError missing = error_of(load({}, {{"BRIGADE_CONFIG", "/does/not/exist.toml"}}));
+  EXPECT_NE(to_string(missing).find("/does/not/exist.toml"), std::string::npos);
+}
+
+TEST(ConfigValues, AdminListenTakesAnAddressOrNothing) {
+  EXPECT_EQ(load({"--admin-listen", "[::1]:0"})->settings.admin_listen, "[::1]:0");
+  EXPECT_FALSE(
+      load({"--admin-listen="}, {{"BRIGADE_ADMIN_LISTEN", "0.0.0.0:9901"}})->settings.admin_listen);
+  EXPECT_EQ(error_of(load({"--admin-listen", "nowhere"})).key, "admin_listen");
 }
 
 // --- refusals: each names the key and the source -------------------------------------------------

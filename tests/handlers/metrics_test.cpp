@@ -146,6 +146,8 @@ struct Exposition {
 // brigade with its defaults, and scrapes of its /metrics.
 class Server : public RunningBrigade {
  public:
+  using RunningBrigade::RunningBrigade;
+
   // One GET /metrics on a connection of its own, checked and parsed.
   Exposition scrape() {
     Client client(port());
@@ -235,6 +237,31 @@ ToolResult run_with_stdin(const std::vector<std::string>& argv, const std::strin
   return result;
 }
 
+// Connections closed unserved count by reason, deadlines that ran out by phase.
+TEST(Metrics, RejectionsAndTimeoutsAreCountedByReasonAndPhase) {
+  Server server({"--max-connections", "2", "--header-timeout", "300ms"});
+  Client scraper(server.port());
+  const Exposition before = Server::scrape_over(scraper);
+  for (const char* reason : {"max_connections", "tls_handshake_failed", "tls_handshake_timeout"}) {
+    EXPECT_EQ(before.value("brigade_http_connections_rejected_total", {{"reason", reason}}), 0);
+  }
+  for (const char* phase : {"header", "body", "idle", "write"}) {
+    EXPECT_EQ(before.value("brigade_http_timeouts_total", {{"phase", phase}}), 0);
+  }
+  {
+    // A silent connection: closed at header_timeout. While it is open, a third is refused.
+    Client silent(server.port());
+    Client refused(server.port());
+    EXPECT_EQ(refused.get("/").result_int(), 503);
+    EXPECT_TRUE(silent.closed_by_peer(5s));
+  }
+  const Exposition after = Server::scrape_over(scraper);
+  EXPECT_EQ(after.value("brigade_http_connections_rejected_total", {{"reason", "max_connections"}}),
+            1);
+  EXPECT_EQ(after.value("brigade_http_timeouts_total", {{"phase", "header"}}), 1);
+  EXPECT_EQ(after.value("brigade_server_draining"), 0);
+}
+
 TEST(Metrics, EveryFamilyIsExposedWithItsType) {
   Server server;
   server.get("/");  // so the HTTP families have a series
@@ -260,6 +287,9 @@ TEST(Metrics, EveryFamilyIsExposedWithItsType) {
       {"brigade_http_connections_total", "counter"},
       {"brigade_http_request_bytes_total", "counter"},
       {"brigade_http_response_bytes_total", "counter"},
+      {"brigade_http_connections_rejected_total", "counter"},
+      {"brigade_http_timeouts_total", "counter"},
+      {"brigade_server_draining", "gauge"},
       {"process_cpu_seconds_total", "counter"},
       {"process_resident_memory_bytes", "gauge"},
       {"process_open_fds", "gauge"},

@@ -35,6 +35,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -816,7 +817,9 @@ class CountingObserver final : public RequestObserver {
   }
   void on_connection_opened() override { opened.fetch_add(1); }
   void on_connection_closed() override { closed.fetch_add(1); }
-  void on_connection_rejected() override { rejected.fetch_add(1); }
+  void on_connection_rejected(brigade::server::RejectReason reason) override {
+    if (reason == brigade::server::RejectReason::max_connections) rejected.fetch_add(1);
+  }
 
   std::atomic<int> requests{0}, not_found{0}, routed{0}, bad_figures{0};
   std::atomic<int> opened{0}, closed{0}, rejected{0};
@@ -842,6 +845,35 @@ TEST(Server, ObserverSeesRequestsAndConnections) {
   EXPECT_EQ(observer->bad_figures.load(), 0);
   EXPECT_EQ(observer->opened.load(), 1);
   EXPECT_EQ(observer->rejected.load(), 1);
+}
+
+// A handler that throws is reported with its route, its method and the exception's message.
+class FailureRecorder final : public RequestObserver {
+ public:
+  void on_request(const Request&, int, std::size_t, std::size_t,
+                  std::chrono::nanoseconds) override {}
+  void on_handler_failed(const Request& request, std::string_view what) override {
+    const std::lock_guard lock(mutex);
+    failures.push_back(request.method + " " + std::string(request.route) + ": " +
+                       std::string(what));
+  }
+
+  std::mutex mutex;
+  std::vector<std::string> failures;  // guarded by mutex
+};
+
+TEST(Server, ObserverHearsWhyAHandlerFailed) {
+  auto observer = std::make_shared<FailureRecorder>();
+  ServerOptions options = test_options();
+  options.observer = observer;
+  TestServer server(options);
+  BeastClient client(server.port());
+  EXPECT_EQ(client.get("/throw").result_int(), 500);
+  EXPECT_EQ(client.get("/throw-sync").result_int(), 500);
+  EXPECT_EQ(client.get("/").result_int(), 200);
+  const std::lock_guard lock(observer->mutex);
+  EXPECT_EQ(observer->failures,
+            (std::vector<std::string>{"GET /throw: handler failed", "GET /throw-sync: no task"}));
 }
 
 // ---- memory -----------------------------------------------------------------------------------

@@ -124,6 +124,24 @@ void write_certificate(EVP_PKEY& key, const fs::path& path) {
   if (PEM_write_X509(file.get(), cert.get()) != 1) throw std::runtime_error("PEM_write_X509");
 }
 
+std::string der_of(X509* cert) {
+  if (cert == nullptr) return {};
+  unsigned char* der = nullptr;
+  const int size = i2d_X509(cert, &der);
+  if (size <= 0) return {};
+  std::string bytes(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
+  OPENSSL_free(der);
+  return bytes;
+}
+
+// The certificate in a PEM file, DER-encoded.
+std::string der_of_file(const fs::path& path) {
+  const std::unique_ptr<std::FILE, FileClose> file(std::fopen(path.c_str(), "rb"));
+  if (!file) return {};
+  const std::unique_ptr<X509, X509Free> cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr));
+  return der_of(cert.get());
+}
+
 // A temporary directory with a certificate and its key, a second key that does not match, and
 // a file that is no PEM at all. Made once for the whole suite.
 class Credentials {
@@ -232,7 +250,8 @@ struct ClientOptions {
   int min_version = TLS1_2_VERSION;
   int max_version = 0;  // 0: the highest OpenSSL has (TLS 1.3)
   std::vector<std::string> alpn = {"http/1.1"};
-  int security_level = -1;  // -1: OpenSSL's default
+  int security_level = -1;     // -1: OpenSSL's default
+  fs::path trusted_cert = {};  // empty: the suite's certificate
 };
 
 // Boost.Beast over asio::ssl, verifying the server's certificate against the test's. Every
@@ -283,6 +302,11 @@ class TlsClient {
     return {reinterpret_cast<const char*>(data), length};
   }
   int version() { return SSL_version(stream_.native_handle()); }
+  // The certificate the server sent, DER-encoded.
+  std::string peer_certificate() {
+    const std::unique_ptr<X509, X509Free> cert(SSL_get1_peer_certificate(stream_.native_handle()));
+    return der_of(cert.get());
+  }
 
   void write(http::request<http::string_body> request) {
     request.set(http::field::host, "localhost");
@@ -355,7 +379,8 @@ class TlsClient {
  private:
   asio::ssl::context& make_context(const ClientOptions& options) {
     context_.set_verify_mode(asio::ssl::verify_peer);
-    context_.load_verify_file(credentials().cert_path().string());
+    context_.load_verify_file(options.trusted_cert.empty() ? credentials().cert_path().string()
+                                                           : options.trusted_cert.string());
     context_.set_verify_callback(asio::ssl::host_name_verification("localhost"));
     SSL_CTX_set_min_proto_version(context_.native_handle(), options.min_version);
     SSL_CTX_set_max_proto_version(context_.native_handle(), options.max_version);
@@ -783,6 +808,60 @@ TEST(BrigadeTls, ServesHttpsWithCertAndKey) {
   }
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait_exit_code(20s), 0) << child.stderr_text();
+}
+
+// SIGHUP: new handshakes get the certificate now in the files, open connections keep theirs; a
+// file that cannot be used is refused with a line naming it, and the certificate in use stays.
+TEST(BrigadeTls, SighupReloadsTheCertificateAndKeepsItWhenTheNewOneIsBad) {
+  std::string pattern = (fs::temp_directory_path() / "brigade-reload-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const fs::path dir = pattern;
+  const fs::path cert = dir / "cert.pem";
+  const fs::path key = dir / "key.pem";
+  const fs::path first = dir / "first.pem";
+  const fs::path second = dir / "second.pem";
+  fs::copy_file(credentials().cert_path(), cert);
+  fs::copy_file(credentials().key_path(), key);
+  fs::copy_file(credentials().cert_path(), first);
+  const Pkey next_key = make_key();
+  write_certificate(*next_key, second);
+
+  brigade::testing::ChildProcess child(
+      kBinary, {"--listen", "127.0.0.1:0", "--worker-threads", "2", "--tls-cert", cert.string(),
+                "--tls-key", key.string()});
+  const auto line = child.wait_for_stderr_line("brigade started", 20s);
+  ASSERT_TRUE(line.has_value()) << child.stderr_text();
+  const std::uint16_t port = port_of(*line);
+  {
+    const auto before = TlsClient::open(port, {.trusted_cert = first});
+    EXPECT_EQ(before->peer_certificate(), der_of_file(first));
+    EXPECT_EQ(before->get("/").result_int(), 200);
+
+    // The new pair replaces the files, key first (a reload never comes between the two here).
+    write_key(*next_key, dir / "key.next");
+    fs::rename(dir / "key.next", key);
+    fs::copy_file(second, dir / "cert.next");
+    fs::rename(dir / "cert.next", cert);
+    child.signal(SIGHUP);
+    ASSERT_TRUE(child.wait_for_stderr_line("reloaded the TLS certificate", 20s))
+        << child.stderr_text();
+    const auto after = TlsClient::open(port, {.trusted_cert = second});
+    EXPECT_EQ(after->peer_certificate(), der_of_file(second));
+    EXPECT_EQ(after->get("/").result_int(), 200);
+    EXPECT_EQ(before->get("/").result_int(), 200);  // the open connection was not dropped
+
+    std::ofstream(cert, std::ios::trunc) << "not a certificate\n";
+    child.signal(SIGHUP);
+    const auto refused = child.wait_for_stderr_line("cannot use tls_cert", 20s);
+    ASSERT_TRUE(refused) << child.stderr_text();
+    EXPECT_NE(refused->find(cert.string()), std::string::npos) << *refused;
+    ASSERT_TRUE(child.wait_for_stderr_line("kept the certificate in use", 20s));
+    const auto still = TlsClient::open(port, {.trusted_cert = second});
+    EXPECT_EQ(still->peer_certificate(), der_of_file(second));
+  }
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit_code(20s), 0) << child.stderr_text();
+  fs::remove_all(dir);
 }
 
 // Every TLS file a user gave and the server cannot use is a setting to fix: exit status 2.

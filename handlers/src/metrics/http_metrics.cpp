@@ -19,6 +19,11 @@ using prometheus::MetricType;
 constexpr std::array<std::string_view, 8> kMethods{"GET",    "HEAD",    "POST",  "PUT",
                                                    "DELETE", "OPTIONS", "PATCH", "other"};
 
+// The reason and phase labels' values, in the order of server::RejectReason and TimeoutPhase.
+constexpr std::array<std::string_view, 3> kRejectReasons{"max_connections", "tls_handshake_failed",
+                                                         "tls_handshake_timeout"};
+constexpr std::array<std::string_view, 4> kTimeoutPhases{"header", "body", "idle", "write"};
+
 std::size_t method_slot(std::string_view method) noexcept {
   const auto known = std::find(kMethods.begin(), kMethods.end() - 1, method);
   return static_cast<std::size_t>(known - kMethods.begin());
@@ -30,6 +35,19 @@ std::uint64_t load(const std::atomic<std::uint64_t>& counter) noexcept {
 
 void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount) noexcept {
   counter.fetch_add(amount, std::memory_order_relaxed);
+}
+
+// A counter family with one series per value of `label`, each present from the start (at 0).
+template <std::size_t N>
+prometheus::MetricFamily counter_by_label(std::string name, std::string help,
+                                          const std::string& label,
+                                          const std::array<std::string_view, N>& values,
+                                          const std::array<std::atomic<std::uint64_t>, N>& counts) {
+  auto result = family(std::move(name), std::move(help), MetricType::Counter);
+  for (std::size_t i = 0; i < N; ++i) {
+    add_sample(result, static_cast<double>(load(counts[i])), {{label, std::string(values[i])}});
+  }
+  return result;
 }
 
 }  // namespace
@@ -94,6 +112,14 @@ void HttpMetrics::on_connection_closed() {
   connections_active_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void HttpMetrics::on_connection_rejected(server::RejectReason reason) {
+  add(rejected_[static_cast<std::size_t>(reason)], 1);
+}
+
+void HttpMetrics::on_timeout(server::TimeoutPhase phase) {
+  add(timeouts_[static_cast<std::size_t>(phase)], 1);
+}
+
 std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
   auto requests = family("brigade_http_requests_total",
                          "HTTP requests answered, by method, route pattern and status code.",
@@ -147,6 +173,12 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
   families.push_back(single("brigade_http_request_bytes_total",
                             "Bytes of request heads and bodies received.", MetricType::Counter,
                             static_cast<double>(load(request_bytes_))));
+  families.push_back(counter_by_label("brigade_http_connections_rejected_total",
+                                      "Connections closed without being served, by reason.",
+                                      "reason", kRejectReasons, rejected_));
+  families.push_back(counter_by_label("brigade_http_timeouts_total",
+                                      "Connections closed because a deadline passed, by phase.",
+                                      "phase", kTimeoutPhases, timeouts_));
   families.push_back(single("brigade_http_response_bytes_total",
                             "Bytes of response heads and bodies sent.", MetricType::Counter,
                             static_cast<double>(load(response_bytes_))));

@@ -34,6 +34,8 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
                   std::size_t response_bytes, std::chrono::nanoseconds duration) override;
   void on_connection_opened() override;
   void on_connection_closed() override;
+  void on_connection_rejected(server::RejectReason reason) override;
+  void on_timeout(server::TimeoutPhase phase) override;
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -72,6 +74,9 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
   std::atomic<std::int64_t> connections_active_{0};
   Counter request_bytes_{0};
   Counter response_bytes_{0};
+  // Indexed by RejectReason and TimeoutPhase.
+  std::array<Counter, 3> rejected_{};
+  std::array<Counter, 4> timeouts_{};
 };
 
 }  // namespace brigade::handlers::detail

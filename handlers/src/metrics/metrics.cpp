@@ -8,11 +8,31 @@
 #include <sstream>
 #include <utility>
 
+#include "metrics/family.hpp"
 #include "metrics/http_metrics.hpp"
 #include "metrics/process_collector.hpp"
 #include "metrics/runtime_collector.hpp"
 
 namespace brigade::handlers {
+namespace {
+
+// brigade_server_draining, read at scrape time.
+class DrainingCollector final : public prometheus::Collectable {
+ public:
+  explicit DrainingCollector(std::function<bool()> is_draining)
+      : is_draining_(std::move(is_draining)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return {detail::single("brigade_server_draining",
+                           "1 from the shutdown signal on (readiness answers 503), else 0.",
+                           prometheus::MetricType::Gauge, is_draining_() ? 1 : 0)};
+  }
+
+ private:
+  std::function<bool()> is_draining_;
+};
+
+}  // namespace
 
 Metrics::Metrics(runtime::Handle runtime) {
   collectables_.push_back(std::make_shared<detail::RuntimeCollector>(std::move(runtime)));
@@ -23,6 +43,10 @@ std::shared_ptr<server::RequestObserver> Metrics::observe_http(const server::Rou
   auto http = std::make_shared<detail::HttpMetrics>(router.patterns());
   collectables_.push_back(http);
   return http;
+}
+
+void Metrics::observe_draining(std::function<bool()> is_draining) {
+  collectables_.push_back(std::make_shared<DrainingCollector>(std::move(is_draining)));
 }
 
 std::string Metrics::scrape() const {

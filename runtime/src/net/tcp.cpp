@@ -217,26 +217,36 @@ Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> TcpListen
   auto& io = io_.registration();
   for (;;) {
     const auto tick = co_await detail::ready(io, Interest::read);
+    auto accepted = try_accept();
+    if (accepted) co_return accepted;
+    const int error = accepted.error().value();
+    if (would_block(error)) {
+      detail::clear_readiness(io, Interest::read, tick);
+      continue;
+    }
+    if (!is_resource_exhaustion(error)) co_return accepted;
+    // The pending connection stays in the backlog and edge-triggered epoll will not report it
+    // again: retry after a pause instead, doubling it while the shortage lasts.
+    co_await sleep(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>
+TcpListener::try_accept() noexcept {
+  for (;;) {
     sockaddr_storage storage{};
     socklen_t size = sizeof storage;
     auto* native = reinterpret_cast<sockaddr*>(&storage);
     const int fd = ::accept4(io_.fd(), native, &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       auto stream = detail::IoHandle::adopt(fd);
-      if (!stream) co_return std::unexpected(stream.error());
-      co_return std::pair{TcpStream(std::move(*stream)), SocketAddr::from_native(native, size)};
+      if (!stream) return std::unexpected(stream.error());
+      return std::pair{TcpStream(std::move(*stream)), SocketAddr::from_native(native, size)};
     }
     const int error = errno;
     if (error == EINTR || error == ECONNABORTED || error == EPROTO) continue;
-    if (would_block(error)) {
-      detail::clear_readiness(io, Interest::read, tick);
-      continue;
-    }
-    if (!is_resource_exhaustion(error)) co_return std::unexpected(last_error());
-    // The pending connection stays in the backlog and edge-triggered epoll will not report it
-    // again: retry after a pause instead, doubling it while the shortage lasts.
-    co_await sleep(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    return std::unexpected(last_error());
   }
 }
 

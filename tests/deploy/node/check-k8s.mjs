@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import YAML from 'yaml';
 import { typeCheck } from './typecheck.mjs';
@@ -124,12 +124,22 @@ function checkDeployment(objects, brigadeBin) {
     }
   }
 
-  // Probes and the port brigade listens on.
+  if (brigadeBin) checkEffectiveSettings(pod, container, configMap, fileName, brigadeBin);
+
+  // The ports brigade listens on; the probes on the admin port (plain HTTP, outside
+  // max_connections).
   const port = Number(String(settings.listen ?? '').split(':').pop());
   const http = container.ports?.find((p) => p.name === 'http');
   if (http?.containerPort !== port) problem(`Deployment: containerPort ${http?.containerPort} is not the listen port ${port}`);
+  const adminPort = Number(String(settings.admin_listen ?? '').split(':').pop());
+  const admin = container.ports?.find((p) => p.name === 'admin');
+  if (!settings.admin_listen) problem('ConfigMap: brigade.toml must set admin_listen');
+  if (admin?.containerPort !== adminPort) problem(`Deployment: containerPort "admin" ${admin?.containerPort} is not the admin_listen port ${adminPort}`);
   if (container.readinessProbe?.httpGet?.path !== '/readyz') problem('Deployment: readiness probe must GET /readyz');
   if (container.livenessProbe?.httpGet?.path !== '/healthz') problem('Deployment: liveness probe must GET /healthz');
+  for (const probe of ['readinessProbe', 'livenessProbe']) {
+    if (container[probe]?.httpGet?.port !== 'admin') problem(`Deployment: ${probe} must use the admin port`);
+  }
 
   // Security and resources.
   const security = { ...pod.spec.securityContext, ...container.securityContext };
@@ -168,26 +178,106 @@ function checkDeployment(objects, brigadeBin) {
   return deployment;
 }
 
+// The final stage of the Dockerfile: its ENV variables and the files its COPY instructions put
+// in the image (destination -> source in the repository).
+function imageOf(dockerfile) {
+  const lines = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ').split('\n');
+  const last = lines.findLastIndex((l) => /^FROM\s/i.test(l));
+  const env = {};
+  const files = [];
+  for (const line of lines.slice(last + 1)) {
+    const [instruction, ...words] = line.trim().split(/\s+/);
+    if (/^ENV$/i.test(instruction)) {
+      if (words.length === 2 && !words[0].includes('=')) env[words[0]] = words[1];
+      for (const word of words.filter((w) => w.includes('='))) {
+        const at = word.indexOf('=');
+        env[word.slice(0, at)] = word.slice(at + 1).replace(/^"(.*)"$/, '$1');
+      }
+    }
+    if (/^COPY$/i.test(instruction) && !words.some((w) => w.startsWith('--from'))) {
+      const [source, destination] = words.filter((w) => !w.startsWith('--'));
+      files.push({ source: resolve(dirname(dockerfile), source), destination });
+    }
+  }
+  return { env, files };
+}
+
+// The settings a pod ends up with: the image's ENV, the files the pod sees (a mounted ConfigMap
+// over the image's own), and the container's args, through `brigade --print-config`. For every
+// key the ConfigMap's file sets, they must be what that file alone gives: nothing in the image
+// (an ENV line beats any file) may override it.
+function checkEffectiveSettings(pod, container, configMap, fileName, brigadeBin) {
+  const dockerfile = resolve(k8sDir, '../../Dockerfile');
+  const image = imageOf(dockerfile);
+  const dir = mkdtempSync(join(tmpdir(), 'brigade-pod-'));
+  // A path inside the container, as a file on this machine (or the path itself if none).
+  const podFile = (path) => {
+    const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+    if (mount) {
+      const volume = pod.spec.volumes?.find((v) => v.name === mount.name);
+      const map = volume?.configMap && find(loaded, 'ConfigMap', (c) => c.metadata.name === volume.configMap.name)[0];
+      const text = map?.data?.[path.slice(mount.mountPath.length + 1)];
+      if (text === undefined) return path;
+      const file = join(dir, `file-${Math.random().toString(36).slice(2)}`);
+      writeFileSync(file, text);
+      return file;
+    }
+    const copied = image.files.find((f) => f.destination === path);
+    return copied ? copied.source : path;
+  };
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BRIGADE_')));
+  const printConfig = (args, env) =>
+    parseToml(execFileSync(brigadeBin, [...args, '--print-config'], { env: { ...clean, ...env }, stdio: 'pipe' }).toString());
+  try {
+    const env = Object.fromEntries(Object.entries(image.env).map(([k, v]) => [k, k === 'BRIGADE_CONFIG' ? podFile(v) : v]));
+    const args = (container.args ?? []).map((a) => (a.startsWith('/') ? podFile(a) : a));
+    const effective = printConfig(args, env);
+    const intentFile = join(dir, fileName);
+    writeFileSync(intentFile, configMap.data[fileName]);
+    const intended = printConfig(['--config', intentFile], {});
+    const keys = Object.keys(parseToml(configMap.data[fileName]));
+    const overridden = keys.filter((key) => JSON.stringify(effective[key]) !== JSON.stringify(intended[key]));
+    for (const key of overridden) {
+      problem(`pod settings: ${key} is ${JSON.stringify(effective[key])}, but the ConfigMap sets ${JSON.stringify(intended[key])} (the image's ENV or args override it)`);
+    }
+    if (!overridden.length) console.log(`pod settings: the ${keys.length} keys the ConfigMap sets hold in the pod`);
+  } catch (error) {
+    problem(`pod settings: brigade --print-config failed: ${error.stderr ?? error.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function checkReferences(objects, deployment) {
   const podLabels = deployment.spec.template.metadata.labels;
   const podPorts = deployment.spec.template.spec.containers.flatMap((c) => c.ports ?? []);
   if (!matches(deployment.spec.selector.matchLabels, podLabels)) problem('Deployment: selector does not match its pods');
 
-  const service = one(objects, 'Service');
-  if (!matches(service.spec.selector, podLabels)) problem('Service: selector does not match the pods');
-  for (const p of service.spec.ports) {
-    if (!podPorts.some((c) => c.name === p.targetPort || c.containerPort === p.targetPort)) {
-      problem(`Service: targetPort ${p.targetPort} is no port of the pods`);
+  for (const service of find(objects, 'Service')) {
+    if (!matches(service.spec.selector, podLabels)) problem(`Service ${service.metadata.name}: selector does not match the pods`);
+    for (const p of service.spec.ports) {
+      if (!podPorts.some((c) => c.name === p.targetPort || c.containerPort === p.targetPort)) {
+        problem(`Service ${service.metadata.name}: targetPort ${p.targetPort} is no port of the pods`);
+      }
     }
   }
+  // The public Service carries the application port only: /metrics and /debug/* stay inside.
+  const publicService = one(objects, 'Service', (s) => s.metadata.name === deployment.metadata.name);
+  if (publicService.spec.ports.some((p) => p.targetPort === 'admin')) problem('Service: the public Service exposes the admin port');
   const pdb = one(objects, 'PodDisruptionBudget');
   if (!matches(pdb.spec.selector.matchLabels, podLabels)) problem('PodDisruptionBudget: selector does not match the pods');
   if (!(pdb.spec.minAvailable < deployment.spec.replicas)) problem('PodDisruptionBudget: minAvailable leaves no pod to evict');
 
+  // The ServiceMonitor scrapes the admin port, through the Service(s) it selects.
   const monitor = one(objects, 'ServiceMonitor');
-  if (!matches(monitor.spec.selector.matchLabels, service.metadata.labels)) problem('ServiceMonitor: selector does not match the Service');
+  const monitored = find(objects, 'Service', (s) => matches(monitor.spec.selector.matchLabels, s.metadata.labels));
+  if (monitored.length === 0) problem('ServiceMonitor: selector matches no Service');
   for (const e of monitor.spec.endpoints) {
-    if (!service.spec.ports.some((p) => p.name === e.port)) problem(`ServiceMonitor: port ${e.port} is not a Service port`);
+    for (const service of monitored) {
+      const port = service.spec.ports.find((p) => p.name === e.port);
+      if (!port) problem(`ServiceMonitor: port ${e.port} is not a port of Service ${service.metadata.name}`);
+      else if (port.targetPort !== 'admin') problem(`ServiceMonitor: port ${e.port} of Service ${service.metadata.name} is not the pods' admin port`);
+    }
     if (e.path !== '/metrics') problem('ServiceMonitor: path must be /metrics');
   }
 
@@ -218,7 +308,9 @@ if (!dir) {
   console.error('usage: node check-k8s.mjs K8S_DIR [BRIGADE_BIN]');
   process.exit(2);
 }
+const k8sDir = resolve(dir);
 const objects = await loadObjects(dir);
+const loaded = objects;
 await validateSchemas(objects);
 try {
   const deployment = checkDeployment(objects, brigadeBin);

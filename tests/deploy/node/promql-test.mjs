@@ -80,13 +80,16 @@ function start(name, bin, args) {
 }
 let stopping = false;
 
+// With an admin listener, as deployed: Prometheus scrapes /metrics there, traffic goes to the
+// main port (which has no /metrics then).
 async function startBrigade() {
   const child = start('brigade', brigadeBin, [
-    '--listen', '127.0.0.1:0', '--log-format', 'json', '--worker-threads', '2',
+    '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-format', 'json',
+    '--worker-threads', '2',
   ]);
   for (let i = 0; i < 100; i++) {
     const line = child.output.split('\n').find((l) => l.includes('"brigade started"'));
-    if (line) return JSON.parse(line).address;
+    if (line) return { main: JSON.parse(line).address, admin: JSON.parse(line).admin_address };
     await sleep(100);
   }
   fail(`brigade did not start:\n${child.output}`);
@@ -246,14 +249,14 @@ async function driveTraffic(base, until) {
 }
 
 if (!brigadeBin) fail('usage: node promql-test.mjs BRIGADE_BIN [PROMETHEUS_BIN]');
-const target = await startBrigade();
-const config = prometheusConfig(target);
+const brigade = await startBrigade();
+const config = prometheusConfig(brigade.admin);
 const prometheus = await startPrometheus(config.file);
 const queries = expressions(config.job, config.ruleFiles);
-console.log(`brigade on ${target}, prometheus on ${prometheus}; ${queries.length} expressions to check`);
+console.log(`brigade on ${brigade.main} (admin ${brigade.admin}), prometheus on ${prometheus}; ${queries.length} expressions to check`);
 
 let done = false;
-const traffic = driveTraffic(`http://${target}`, () => done);
+const traffic = driveTraffic(`http://${brigade.main}`, () => done);
 const startedAt = Date.now();
 let missing = queries;
 while (missing.length && Date.now() - startedAt < deadlineSeconds * 1000) {

@@ -22,8 +22,12 @@ struct Loaded {
   Settings settings;
 };
 
+// The environment variable that names the TOML file when --config is not given.
+inline constexpr std::string_view config_file_variable = "BRIGADE_CONFIG";
+
 // Builds the effective settings, each layer overriding the one before:
-//   built-in defaults < TOML file (--config FILE) < environment (BRIGADE_<KEY>) < flags (--key).
+//   built-in defaults < TOML file (--config FILE, else $BRIGADE_CONFIG) < environment
+//   (BRIGADE_<KEY>) < flags (--key).
 // args are the command-line arguments after the program name. Unknown keys in any source, bad
 // values and inconsistent settings are refused with a ConfigError naming the key and source;
 // print it and exit with config_error_exit_code. --help is answered before anything is read.

@@ -31,6 +31,10 @@ struct Settings {
   // kernel for a free port. Only the syntax is checked here; binding is the server's job.
   std::string listen = "0.0.0.0:8080";
 
+  // The admin listener (/metrics, /healthz, /readyz, /debug/*), plain HTTP whatever `listen`
+  // speaks, outside max_connections. Unset: no admin listener, and `listen` serves everything.
+  std::optional<std::string> admin_listen;
+
   std::size_t worker_threads = 0;  // 0: one per CPU core, resolved by the runtime
   std::size_t max_blocking_threads = 512;
   // Blocking jobs allowed to wait for a thread. Unset: queue without bound (written "unbounded").
@@ -62,6 +66,9 @@ struct Settings {
 
   std::size_t hash_offload_threshold = 64 * 1024;
   bool enable_block_endpoint = false;
+  // Upper bounds of GET /cpu?work= and of GET /fanout?n=, so an operator can make them cheaper.
+  std::size_t max_cpu_work = 100'000;
+  std::size_t max_fanout = 1'000;
 
   bool operator==(const Settings&) const = default;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ class Metrics {
   // after the last route is added and before serving (it must not run concurrently with
   // scrape()).
   std::shared_ptr<server::RequestObserver> observe_http(const server::Router& router);
+
+  // Adds brigade_server_draining: 1 while `is_draining` returns true (a shutdown has begun),
+  // else 0. Called at scrape time, on a worker thread. Call it before serving, like observe_http.
+  void observe_draining(std::function<bool()> is_draining);
 
   // Every family in the text exposition format (version 0.0.4). Thread-safe.
   std::string scrape() const;

@@ -27,6 +27,9 @@ struct RouteContext {
   std::size_t hash_offload_threshold = 64 * 1024;
   // Whether GET /block is registered; off, it is an unknown path (404).
   bool enable_block_endpoint = false;
+  // Upper bounds of GET /cpu?work= and GET /fanout?n= (larger values get 400).
+  std::size_t max_cpu_work = 100'000;
+  std::size_t max_fanout = 1'000;
 };
 
 // Registers the endpoints on `router`:
@@ -43,10 +46,10 @@ struct RouteContext {
 //                   {"name":..,"sha256":..,"bytes":N} of the regular file `name` directly in
 //                   data_dir, read on the blocking pool; 400 for a name that is not one path
 //                   component, 404 for a missing file, a symbolic link or a non-regular file
-//   GET  /cpu?work= work (1..100000) chained SHA-256 rounds over 1 KiB on the blocking pool:
+//   GET  /cpu?work= work (1..max_cpu_work) chained SHA-256 rounds over 1 KiB on the blocking pool:
 //                   {"work":N,"sha256":"<hex>"}
 //   GET  /fanout?n=&ms=
-//                   spawns n (0..1000) tasks that sleep ms (0..10000) each, joins them:
+//                   spawns n (0..max_fanout) tasks that sleep ms (0..10000) each, joins them:
 //                   {"tasks":n,"ms":ms,"joined":n,"elapsed_ms":E}
 //   GET  /block?ms= blocks the worker thread ms (0..10000): only if enable_block_endpoint
 //   GET  /debug/runtime
@@ -55,5 +58,13 @@ struct RouteContext {
 // above the threshold, /files, /cpu) answer 503 with Retry-After when its queue is full.
 // Throws std::invalid_argument if `router` already has one of these routes.
 void add_routes(server::Router& router, RouteContext context);
+
+// The same endpoints split between two ports, for a server with an admin listener:
+// add_public_routes registers the application endpoints and the probes (/healthz, /readyz: a
+// load balancer that sees only the public port still needs them); add_admin_routes registers the
+// probes, /metrics and /debug/*, which say how the process is built and loaded and so stay off the
+// public port.
+void add_public_routes(server::Router& router, RouteContext context);
+void add_admin_routes(server::Router& router, RouteContext context);
 
 }  // namespace brigade::handlers

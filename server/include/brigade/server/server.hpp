@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/sync/watch.hpp"
@@ -19,9 +20,24 @@ namespace detail {
 struct ServerCore;
 }
 
+// Why a connection was closed without being served.
+enum class RejectReason : std::uint8_t {
+  max_connections,        // over max_connections (answered 503 over plain TCP)
+  tls_handshake_failed,   // the TLS handshake failed, or the peer left during it
+  tls_handshake_timeout,  // not done within tls_handshake_timeout
+};
+// Which deadline ran out.
+enum class TimeoutPhase : std::uint8_t {
+  header,  // header_timeout: the request's header section (408), or a new connection's first
+  body,    // body_timeout: the request's body (408)
+  idle,    // keep_alive_timeout between requests (closed silently)
+  write,   // write_timeout: the peer did not read the answer (closed)
+};
+
 // Sees every answered request and every connection, for metrics and access logs (the handlers'
-// Prometheus metrics and the app's access log implement it). Called on the worker that runs the connection, concurrently from several
-// workers: implementations must be thread-safe and quick (no I/O, no locks held for long).
+// Prometheus metrics and the app's access log implement it). Called on the worker that runs the
+// connection, concurrently from several workers: implementations must be thread-safe and quick (no
+// I/O, no locks held for long).
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
@@ -34,8 +50,13 @@ class RequestObserver {
                           std::size_t response_bytes, std::chrono::nanoseconds duration) = 0;
   virtual void on_connection_opened() {}
   virtual void on_connection_closed() {}
-  // A connection answered 503 and closed because max_connections were open.
-  virtual void on_connection_rejected() {}
+  // A connection closed without being served (over max_connections: answered 503 first).
+  virtual void on_connection_rejected(RejectReason /*reason*/) {}
+  // A connection closed because a deadline passed.
+  virtual void on_timeout(TimeoutPhase /*phase*/) {}
+  // A handler threw: the request is answered 500. `what` is the exception's message (what() of
+  // a std::exception, else a fixed text). `request.route` is the route's pattern.
+  virtual void on_handler_failed(const Request& /*request*/, std::string_view /*what*/) {}
 };
 
 struct ServerOptions {
@@ -96,6 +117,11 @@ class Server {
 
   // Begins the graceful shutdown. Thread-safe and idempotent; may come before run().
   void shutdown();
+
+  // Serves new TLS connections with `tls` from now on (a certificate renewed, on SIGHUP);
+  // connections already open keep theirs. False, and nothing changes, when the server does not
+  // speak TLS. Thread-safe.
+  bool replace_tls(TlsContext tls);
 
   ServerState state() const noexcept;
   // A receiver of the state, for tasks that wait for draining (a streaming handler that wants

@@ -185,6 +185,10 @@ class TcpListener {
   // ECONNABORTED at once, and descriptor or memory exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM)
   // after a backoff, so the loop neither spins nor dies while the process is out of descriptors.
   Task<std::expected<std::pair<TcpStream, SocketAddr>, std::error_code>> accept();
+  // Without waiting: a connection the kernel has already completed, or
+  // std::errc::operation_would_block when there is none (a server empties its backlog with it
+  // before closing the listener).
+  std::expected<std::pair<TcpStream, SocketAddr>, std::error_code> try_accept() noexcept;
 
   std::expected<SocketAddr, std::error_code> local_addr() const noexcept;
   int native_handle() const noexcept { return io_.fd(); }

@@ -1,0 +1,216 @@
+// Graceful shutdown as pooled keep-alive clients see it: from the signal on every answer says
+// "Connection: close", an idle connection is closed with a FIN and never a reset, and a POST
+// either gets its whole answer or is never sent. The real `brigade` binary, real signals, and
+// Boost.Asio/Beast clients on plain blocking sockets (to see a reset apart from an orderly close).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstring>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "running_brigade.hpp"
+
+namespace brigade::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using tcp = asio::ip::tcp;
+
+// A blocking connection, as a pooled HTTP client holds one.
+class PooledConnection {
+ public:
+  explicit PooledConnection(asio::io_context& io) : socket_(io) {}
+
+  beast::error_code connect(std::uint16_t port) {
+    beast::error_code error;
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
+    return error;
+  }
+
+  // What a pool checks before it reuses a connection: whether the server has closed it (end of
+  // stream or a reset waiting to be read).
+  bool closed_by_server() {
+    pollfd event{.fd = socket_.native_handle(), .events = POLLIN, .revents = 0};
+    if (::poll(&event, 1, 0) == 0) return false;
+    char byte;
+    return ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+  }
+
+  // Sends one POST /echo; on success, `response` holds the whole answer.
+  beast::error_code post(const std::string& body, Response& response) {
+    http::request<http::string_body> request{http::verb::post, "/echo", 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.body() = body;
+    request.prepare_payload();
+    beast::error_code error;
+    http::write(socket_, request, error);
+    if (error) return error;
+    http::read(socket_, buffer_, response, error);
+    return error;
+  }
+
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+struct Tally {
+  std::atomic<std::size_t> answered{0};
+  std::atomic<std::size_t> answered_with_close{0};
+  std::atomic<std::size_t> refused{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;  // guarded by mutex
+
+  void fail(std::string what) {
+    const std::lock_guard lock(mutex);
+    failures.push_back(std::move(what));
+  }
+};
+
+// POSTs in a loop over kept-alive connections until the server refuses a new one. A request
+// that was written must get its whole answer: a reset, an early end of stream or a wrong answer
+// is a failure.
+void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_up, Tally& tally) {
+  asio::io_context io;
+  std::optional<PooledConnection> connection;
+  bool counted_down = false;
+  for (std::size_t n = 0;; ++n) {
+    if (connection && connection->closed_by_server()) connection.reset();
+    if (!connection) {
+      connection.emplace(io);
+      const beast::error_code error = connection->connect(port);
+      if (error == asio::error::connection_refused) {
+        tally.refused.fetch_add(1);
+        break;
+      }
+      if (error) {
+        tally.fail("connect: " + error.message());
+        break;
+      }
+    }
+    const std::string body = "client " + std::to_string(id) + " post " + std::to_string(n);
+    Response response;
+    const beast::error_code error = connection->post(body, response);
+    if (error) {
+      tally.fail("POST " + std::to_string(n) + " of client " + std::to_string(id) +
+                 " was sent and got no whole answer: " + error.message());
+      break;
+    }
+    if (response.result_int() != 200 || response.body() != body) {
+      tally.fail("wrong answer: " + std::to_string(response.result_int()) + " " + response.body());
+      break;
+    }
+    tally.answered.fetch_add(1);
+    if (!response.keep_alive()) {
+      tally.answered_with_close.fetch_add(1);
+      connection.reset();
+    }
+    if (n == 3 && !counted_down) {
+      warmed_up.count_down();
+      counted_down = true;
+    }
+  }
+  if (!counted_down) warmed_up.count_down();
+}
+
+TEST(Drain, KeepAliveClientsPostingAcrossSigtermLoseNoRequest) {
+  constexpr std::size_t kClients = 200;
+  RunningBrigade server({"--drain-delay", "1s", "--grace-period", "10s"});
+  Tally tally;
+  std::latch warmed_up(kClients);
+  std::vector<std::jthread> clients;
+  clients.reserve(kClients);
+  for (std::size_t id = 0; id < kClients; ++id) {
+    clients.emplace_back(post_until_refused, server.port(), id, std::ref(warmed_up),
+                         std::ref(tally));
+  }
+  warmed_up.wait();  // every client has kept-alive connections going
+  const std::size_t before_signal = tally.answered.load();
+  server.process().signal(SIGTERM);
+  clients.clear();  // joins: each ends when a new connection is refused
+  EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
+      << server.process().stderr_text();
+
+  const std::lock_guard lock(tally.mutex);
+  EXPECT_TRUE(tally.failures.empty())
+      << tally.failures.size() << " failures, the first: " << tally.failures.front();
+  EXPECT_EQ(tally.refused.load(), kClients);
+  // The loop went on across the signal and the drain delay, and the server said close.
+  EXPECT_GT(tally.answered.load(), before_signal + kClients);
+  EXPECT_GE(tally.answered_with_close.load(), kClients);
+}
+
+// From the signal on, during drain_delay, an answer on a kept-alive connection says close, and
+// a new connection is still served (also with close).
+TEST(Drain, EveryAnswerSaysCloseFromTheSignalOn) {
+  RunningBrigade server({"--drain-delay", "3s"});
+  Client kept(server.port());
+  EXPECT_TRUE(kept.get("/").keep_alive());
+  server.process().signal(SIGTERM);
+  ASSERT_TRUE(server.process().wait_for_stderr_line("shutting down", 5s));
+
+  const Response answer = kept.get("/");
+  EXPECT_EQ(answer.result_int(), 200);
+  EXPECT_FALSE(answer.keep_alive());
+  EXPECT_TRUE(kept.closed_by_peer(5s));
+
+  Client fresh(server.port());
+  const Response readiness = fresh.get("/readyz");
+  EXPECT_EQ(readiness.result_int(), 503);
+  EXPECT_FALSE(readiness.keep_alive());
+  EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
+      << server.process().stderr_text();
+}
+
+// An idle kept-alive connection is closed at shutdown with a FIN, and a request its client
+// writes after that (it had not seen the FIN yet) is read and dropped, not answered with a reset.
+TEST(Drain, IdleConnectionIsHalfClosedAndALateRequestGetsNoReset) {
+  RunningBrigade server;
+  asio::io_context io;
+  PooledConnection connection(io);
+  ASSERT_FALSE(connection.connect(server.port()));
+  Response first;
+  ASSERT_FALSE(connection.post("before", first));
+  ASSERT_TRUE(first.keep_alive());
+
+  server.process().signal(SIGTERM);
+  // The FIN: an orderly end of stream.
+  char byte;
+  beast::error_code error;
+  connection.socket().read_some(asio::buffer(&byte, 1), error);
+  ASSERT_EQ(error, asio::error::eof) << error.message();
+
+  // The late request: the server still reads (it lingers), so neither it nor a second write
+  // meets a reset (after the FIN a read would report end of stream either way; a reset shows
+  // as the socket's error and fails the next write).
+  const std::string late = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nlate";
+  asio::write(connection.socket(), asio::buffer(late), error);
+  EXPECT_FALSE(error) << error.message();
+  asio::write(connection.socket(), asio::buffer(late), error);
+  EXPECT_FALSE(error) << error.message();
+  int socket_error = 0;
+  socklen_t size = sizeof socket_error;
+  ::getsockopt(connection.socket().native_handle(), SOL_SOCKET, SO_ERROR, &socket_error, &size);
+  EXPECT_EQ(socket_error, 0) << std::strerror(socket_error);
+  connection.socket().close();
+  EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
+      << server.process().stderr_text();
+}
+
+}  // namespace
+}  // namespace brigade::testing
