@@ -17,6 +17,7 @@ int cpu_work();
 int async_vs_sync_io();
 int errors();
 int thread_affinity();
+int local_state();
 int spawn_cost();
 int sizing_the_pool();
 int common_mistakes();

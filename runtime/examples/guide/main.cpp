@@ -26,6 +26,7 @@ constexpr Lesson kLessons[] = {
     {"io", "async I/O vs sync I/O", guide::async_vs_sync_io},
     {"errors", "a failure in either reaches the JoinHandle", guide::errors},
     {"send", "Send in C++: what breaks when a task changes threads", guide::thread_affinity},
+    {"local", "non-thread-safe state and spawn_local", guide::local_state},
     {"cost", "performance: what spawn and spawn_blocking cost", guide::spawn_cost},
     {"sizing", "sizing the blocking pool", guide::sizing_the_pool},
     {"mistakes", "common mistakes, each wrong then fixed", guide::common_mistakes},

@@ -64,8 +64,8 @@ int thread_affinity() {
         moved, kTasks);
   }
   std::printf(
-      "  (spawn_local, which keeps a task on the thread that spawned it, lands with "
-      "issue 11)\n");
+      "  (spawn_local keeps a task on the thread that spawned it, and refuses the multi-thread "
+      "runtime: guide local)\n");
   return 0;
 }
 
