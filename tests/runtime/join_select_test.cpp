@@ -238,6 +238,23 @@ TEST_P(JoinSelectTest, JoinOfOperandsReadyAtOnceContinuesWithoutSuspending) {
   EXPECT_EQ(suspensions, 0);
 }
 
+rt::Task<int> value_after_yield(int value) {
+  co_await rt::yield_now();
+  co_return value;
+}
+
+rt::Task<std::tuple<int, int>> join_one_pending(int* suspensions) {
+  CountSuspensions counted{rt::join(ready_value(1), value_after_yield(2)), suspensions};
+  co_return co_await counted;
+}
+
+// The count above means something: a join with a pending operand suspends once.
+TEST_P(JoinSelectTest, JoinWithAPendingOperandSuspendsOnce) {
+  int suspensions = 0;
+  EXPECT_EQ(runtime_.block_on(join_one_pending(&suspensions)), std::make_tuple(1, 2));
+  EXPECT_EQ(suspensions, 1);
+}
+
 // --- join_all ------------------------------------------------------------------------------------
 
 rt::Task<int> square_after_yield(int i) {
