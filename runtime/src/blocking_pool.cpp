@@ -1,15 +1,30 @@
+// The blocking pool's protocol: how threads come and go around the keep-alive without
+// stranding a job.
+//
+// One mutex guards the queue and the counts of threads by what they do (busy or starting, idle,
+// notified, exiting). A submit, under that mutex, either claims an idle thread (moves it from
+// idle to notified, then signals the condition variable), or starts a new thread, or, when
+// max_threads are all busy, leaves the job for the first of them to come back. An idle thread
+// waits with the keep-alive as its deadline; when the wait ends, still under the mutex, a claim
+// wins over the deadline: if any thread is notified it answers the claim and returns to the
+// queue; only when none is does a timed-out thread leave the counts and exit. So a submit racing
+// a timeout either finds the thread still idle (and claims it, which the thread honours) or
+// finds it gone from the counts (and starts another). Threads take jobs only under the mutex,
+// so each job runs once. shutdown() takes the queue, cancels what never started and waits on
+// a second condition variable for the threads to leave. tests/model/blocking_pool_model_test.cpp
+// checks this with the timeout happening at every possible point.
 #include "blocking_pool.hpp"
 
 #include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <exception>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
+
+#include "brigade/runtime/detail/sync_primitives.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -40,6 +55,10 @@ void cancel(TaskHeader* task) noexcept {
 
 }  // namespace
 
+// The pool whose thread this is, so that shutdown() from a closure does not wait for itself.
+// Outside the anonymous namespace so that the model checker can give each model thread its own.
+thread_local const void* blocking_pool_of_this_thread = nullptr;
+
 // Everything the pool threads touch. They each hold a shared_ptr to it, so it outlives the
 // BlockingPool when a shutdown deadline leaves threads behind.
 class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
@@ -60,22 +79,19 @@ class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
 
  private:
   void run_thread(std::uint64_t id) noexcept;
-  bool wait_for_work(std::unique_lock<std::mutex>& lock) noexcept;
+  bool wait_for_work(std::unique_lock<sync::Mutex>& lock) noexcept;
   bool spawn_thread_locked() noexcept;
   void push_locked(TaskHeader* task) noexcept;
   TaskHeader* pop_locked() noexcept;
   std::size_t backlog_locked() const noexcept;
   void publish_locked() noexcept;
 
-  // The pool whose thread this is, so that shutdown() from a closure does not wait for itself.
-  static inline thread_local const Shared* current_ = nullptr;
-
   Options options_;  // read-only once constructed
 
-  std::mutex mutex_;                        // guards everything below
-  std::condition_variable work_available_;  // idle threads wait here
-  std::condition_variable thread_exited_;   // shutdown() waits here
-  TaskHeader* head_ = nullptr;              // FIFO, linked through TaskHeader::queue_next
+  sync::Mutex mutex_;             // guards everything below
+  sync::CondVar work_available_;  // idle threads wait here
+  sync::CondVar thread_exited_;   // shutdown() waits here
+  TaskHeader* head_ = nullptr;    // FIFO, linked through TaskHeader::queue_next
   TaskHeader* tail_ = nullptr;
   std::size_t queued_ = 0;
   // Every thread is in exactly one of: busy or starting (threads_ - idle_ - notified_), idle
@@ -90,8 +106,8 @@ class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
   // Handles of threads that have not exited. An exiting thread cannot join itself, so it parks its
   // handle in last_exited_ and joins the one parked before it; shutdown() joins the last one.
   std::uint64_t next_thread_id_ = 0;
-  std::map<std::uint64_t, std::thread> handles_;
-  std::thread last_exited_;
+  std::map<std::uint64_t, sync::Thread> handles_;
+  sync::Thread last_exited_;
 };
 
 bool BlockingPool::Shared::submit(TaskHeader* task, bool enforce_limit) noexcept {
@@ -125,7 +141,7 @@ bool BlockingPool::Shared::spawn_thread_locked() noexcept {
     slot = handles_.try_emplace(id).first;
     // The new thread's first step is to lock mutex_, held by our caller, so it cannot look for its
     // handle before the handle is stored.
-    slot->second = std::thread([self = shared_from_this(), id] { self->run_thread(id); });
+    slot->second = sync::Thread([self = shared_from_this(), id] { self->run_thread(id); });
   } catch (const std::exception&) {  // std::system_error: no thread; std::bad_alloc: no slot
     if (slot != handles_.end()) handles_.erase(slot);
     return false;
@@ -137,7 +153,7 @@ bool BlockingPool::Shared::spawn_thread_locked() noexcept {
 
 void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
   name_this_thread(options_.thread_name);
-  current_ = this;
+  blocking_pool_of_this_thread = this;
   if (options_.on_thread_start) options_.on_thread_start();
 
   std::unique_lock lock(mutex_);
@@ -160,11 +176,11 @@ void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
   lock.unlock();
 
   if (options_.on_thread_stop) options_.on_thread_stop();
-  current_ = nullptr;
+  blocking_pool_of_this_thread = nullptr;
 
   lock.lock();
   --exiting_;
-  std::thread previous;
+  sync::Thread previous;
   // Absent when shutdown() has already detached it after its deadline.
   if (auto it = handles_.find(id); it != handles_.end()) {
     previous = std::exchange(last_exited_, std::move(it->second));
@@ -180,7 +196,7 @@ void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
 // Returns false when the thread should exit. The decision is taken under the lock that submit
 // takes, so a submit either claims this thread before it gives up or sees it gone and starts
 // another: no task is left queued with no thread to run it.
-bool BlockingPool::Shared::wait_for_work(std::unique_lock<std::mutex>& lock) noexcept {
+bool BlockingPool::Shared::wait_for_work(std::unique_lock<sync::Mutex>& lock) noexcept {
   ++idle_;
   publish_locked();
   const auto give_up_at = deadline_after(options_.keep_alive);
@@ -249,7 +265,7 @@ void BlockingPool::Shared::shutdown(std::optional<Clock::time_point> deadline) n
   }
 
   std::unique_lock lock(mutex_);
-  const std::size_t own_thread = current_ == this ? 1 : 0;
+  const std::size_t own_thread = blocking_pool_of_this_thread == this ? 1 : 0;
   const auto all_exited = [&] { return threads_ + exiting_ == own_thread; };
   bool exited = true;
   if (deadline) {
@@ -259,13 +275,13 @@ void BlockingPool::Shared::shutdown(std::optional<Clock::time_point> deadline) n
   }
   // Exiting threads find their handle gone from now on and leave last_exited_ alone.
   auto handles = std::exchange(handles_, {});
-  std::thread last = std::exchange(last_exited_, {});
+  sync::Thread last = std::exchange(last_exited_, {});
   lock.unlock();
 
-  const auto finish = [exited](std::thread& thread) {
+  const auto finish = [exited](sync::Thread& thread) {
     // Past the deadline, busy threads are left to finish on their own; they keep this state
     // alive. Our own thread (shutdown from a closure) cannot join itself either.
-    if (exited && thread.get_id() != std::this_thread::get_id()) {
+    if (exited && thread.get_id() != sync::this_thread_id()) {
       thread.join();
     } else {
       thread.detach();

@@ -1,17 +1,31 @@
+// Which workers are parked and how many are searching for work (Tokio's `Idle`).
+//
+// The protocol. `state_` packs two counts in one word so both move together: workers searching
+// for work (stealing) and workers not parked. `sleepers_`, under its mutex, lists the parked ones.
+//  - A worker about to park calls transition_to_parked (it joins the sleepers and leaves both
+//    counts in one step, under the mutex), then checks every queue once more before it sleeps
+//    (the scheduler's notify_if_work_pending when it was the last searcher, and its own queue
+//    after every wake-up).
+//  - A thread that queued work calls worker_to_notify afterwards: when nobody searches and
+//    someone sleeps, it takes a sleeper off the list, counts it as searching and unparks it.
+// Every step is sequentially consistent, so of "queue work, then look at the sleepers" and
+// "join the sleepers, then look at the queues" one sees the other: either the parking worker
+// finds the work, or the queuer finds it on the list and wakes it (the Parker keeps a wake-up
+// that arrives before the sleep). Limiting searchers to half the workers keeps a burst of
+// wake-ups from becoming a stampede of stealers; waking only when nobody searches keeps them
+// cheap, because a searcher that finds work wakes the next one (transition_from_searching).
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "brigade/runtime/detail/sync_primitives.hpp"
+
 namespace brigade::runtime::detail {
 
-// Which workers are parked and how many are searching for work (Tokio's `Idle`). Limiting the
-// searchers to half the workers keeps a burst of wake-ups from turning into a stampede of
-// stealers, and waking a sleeper only when nobody is searching keeps wake-ups cheap.
 class Idle {
  public:
   explicit Idle(std::size_t workers);
@@ -39,8 +53,8 @@ class Idle {
   bool should_notify() const noexcept;
 
   const std::size_t workers_;
-  std::atomic<std::uint32_t> state_;
-  mutable std::mutex sleepers_mutex_;
+  sync::Atomic<std::uint32_t> state_;
+  mutable sync::Mutex sleepers_mutex_;
   std::vector<std::size_t> sleepers_;
 };
 

@@ -2,10 +2,11 @@
 // runtime, local-queue overflow) and that idle workers pull batches from.
 #pragma once
 
-#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <mutex>
+
+#include "brigade/runtime/detail/sync_primitives.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -132,11 +133,11 @@ class InjectQueue {
     len_.store(len_.load(std::memory_order_relaxed) + count, std::memory_order_release);
   }
 
-  std::mutex mutex_;
+  sync::Mutex mutex_;
   Node* head_ = nullptr;  // Guarded by mutex_.
   Node* tail_ = nullptr;  // Guarded by mutex_.
-  std::atomic<std::size_t> len_{0};
-  std::atomic<bool> closed_{false};
+  sync::Atomic<std::size_t> len_{0};
+  sync::Atomic<bool> closed_{false};
 };
 
 }  // namespace brigade::runtime::detail

@@ -14,15 +14,21 @@
 // A steal is two CASes on head_: claim (real += n, steal unchanged), then commit (steal = real).
 // Only one steal can be in flight at a time; the owner's pop keeps advancing `real` meanwhile.
 //
+// Why no task is lost or taken twice: every removal (pop, the claim of a steal, an overflow's
+// claim of half) is a compare-and-swap of `real` on head_, so each slot index is handed out once;
+// a slot is written again only after `steal` has passed it, that is after whoever claimed it
+// copied it out. tests/model/local_queue_model_test.cpp checks it under every interleaving of the
+// owner and one or two stealers, across the u32 wrap and an overflow.
+//
 // Like InjectQueue, the ring is non-owning: destroying a non-empty queue just forgets the pointers.
 #pragma once
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cassert>
 #include <cstdint>
 
+#include "brigade/runtime/detail/sync_primitives.hpp"
 #include "inject_queue.hpp"
 
 namespace brigade::runtime::detail {
@@ -258,9 +264,9 @@ class LocalQueue {
     return true;
   }
 
-  alignas(64) std::atomic<std::uint64_t> head_{0};  // CAS'd by owner and stealers.
-  alignas(64) std::atomic<std::uint32_t> tail_{0};  // Written by owner, read by stealers.
-  alignas(64) std::array<std::atomic<Node*>, Capacity> buffer_{};
+  alignas(64) sync::Atomic<std::uint64_t> head_{0};  // CAS'd by owner and stealers.
+  alignas(64) sync::Atomic<std::uint32_t> tail_{0};  // Written by owner, read by stealers.
+  alignas(64) std::array<sync::Atomic<Node*>, Capacity> buffer_{};
 };
 
 }  // namespace brigade::runtime::detail

@@ -1,3 +1,25 @@
+// A task's scheduling state: who may move it, in which order, and why no wake-up is lost and no
+// task runs twice at once or is freed twice.
+//
+// Under the task's lock live `state_` (idle, scheduled, running, complete), the ready list of
+// waiters whose events have happened, the cancel and yield requests, and the join waiter.
+//  - Any thread may wake(), abort() or yield_now(). Each records what happened on the task (a
+//    waiter on the ready list, the cancel flag) and, only when it finds the task idle, makes it
+//    scheduled and queues it, with a reference for the queue. A task that is scheduled or running
+//    is not queued again: its run loop looks at the ready list and the cancel flag, under the
+//    same lock, before it decides to stop, so what was recorded is seen either way.
+//  - Only the thread that took the task off a run queue runs it. run_coroutine takes the next
+//    waiter (or the first start) under the lock and resumes it outside it; it sets the task idle
+//    only in the same critical section that found the ready list empty, so a wake-up after that
+//    finds it idle and queues it again (run exactly once per wake-up that found it idle).
+//  - complete() sets complete under the lock, drops the ready list and hands the join waiter, if
+//    any, to its own task with wake(); set_join_waiter refuses once the task is complete, so the
+//    joiner either registers before completion (and is woken, once) or sees the outcome at once.
+//    wake() and abort() on a complete task do nothing.
+//  - The references (the handle's, the owner list's, one per queued run) are counted in
+//    `refs_`; whoever drops the last one frees the cell, exactly once.
+// tests/model/task_state_model_test.cpp checks this under every interleaving of a worker, a
+// waker, an aborter and a joiner.
 #include "brigade/runtime/detail/task_header.hpp"
 
 #include <cstdio>

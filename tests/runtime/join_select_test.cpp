@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <expected>
 #include <stdexcept>
 #include <string>
@@ -207,12 +208,51 @@ TEST_P(JoinSelectTest, JoinTakesTasksAndJoinHandles) {
   EXPECT_EQ(*b, 2);
 }
 
-rt::Task<std::tuple<int, int>> join_all_ready() {
-  co_return co_await rt::join(ready_value(1), ready_value(2));
+// Awaits `inner`, counting the times the awaiting coroutine really suspended on it.
+template <class Awaitable>
+struct CountSuspensions {
+  Awaitable inner;
+  int* suspensions;
+
+  bool await_ready() { return inner.await_ready(); }
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    int* const count = suspensions;  // once `inner` suspended, another thread may free *this
+    const bool suspended = inner.await_suspend(awaiting);
+    if (suspended) ++*count;
+    return suspended;
+  }
+  decltype(auto) await_resume() { return inner.await_resume(); }
+};
+template <class Awaitable>
+CountSuspensions(Awaitable, int*) -> CountSuspensions<Awaitable>;
+
+rt::Task<std::tuple<int, int>> join_all_ready(int* suspensions) {
+  // A named awaiter: GCC 12 destroys an aggregate temporary of a co_await expression twice.
+  CountSuspensions counted{rt::join(ready_value(1), ready_value(2)), suspensions};
+  co_return co_await counted;
 }
 
 TEST_P(JoinSelectTest, JoinOfOperandsReadyAtOnceContinuesWithoutSuspending) {
-  EXPECT_EQ(runtime_.block_on(join_all_ready()), std::make_tuple(1, 2));
+  int suspensions = 0;
+  EXPECT_EQ(runtime_.block_on(join_all_ready(&suspensions)), std::make_tuple(1, 2));
+  EXPECT_EQ(suspensions, 0);
+}
+
+rt::Task<int> value_after_yield(int value) {
+  co_await rt::yield_now();
+  co_return value;
+}
+
+rt::Task<std::tuple<int, int>> join_one_pending(int* suspensions) {
+  CountSuspensions counted{rt::join(ready_value(1), value_after_yield(2)), suspensions};
+  co_return co_await counted;
+}
+
+// The count above means something: a join with a pending operand suspends once.
+TEST_P(JoinSelectTest, JoinWithAPendingOperandSuspendsOnce) {
+  int suspensions = 0;
+  EXPECT_EQ(runtime_.block_on(join_one_pending(&suspensions)), std::make_tuple(1, 2));
+  EXPECT_EQ(suspensions, 1);
 }
 
 // --- join_all ------------------------------------------------------------------------------------

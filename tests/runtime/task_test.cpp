@@ -35,11 +35,6 @@ struct SetOnDestroy {
   ~SetOnDestroy() { flag->store(true); }
 };
 
-rt::Task<void> hold_guard_and_sleep(std::atomic<bool>* destroyed) {
-  SetOnDestroy guard{destroyed};
-  co_await rt::sleep(1h);
-}
-
 class TaskTest : public ::testing::TestWithParam<bool> {
  protected:
   rt::Runtime make() {
@@ -86,10 +81,28 @@ TEST_P(TaskTest, ExceptionBecomesPanicJoinError) {
   EXPECT_EQ(runtime.block_on(join_panic()), "boom");
 }
 
+// Each counts itself in `at_sleep` once its frame holds what the test checks (the copy of `held`,
+// the guard), just before it awaits the sleep.
+rt::Task<void> count_then_sleep_forever(std::shared_ptr<int> held, std::atomic<int>* at_sleep) {
+  at_sleep->fetch_add(1);
+  co_await rt::sleep(1h);
+  ++*held;
+}
+
+rt::Task<void> hold_guard_count_then_sleep(std::atomic<bool>* destroyed,
+                                           std::atomic<int>* at_sleep) {
+  SetOnDestroy guard{destroyed};
+  at_sleep->fetch_add(1);
+  co_await rt::sleep(1h);
+}
+
 rt::Task<bool> abort_sleeper(std::shared_ptr<int> held, std::atomic<bool>* destroyed) {
-  auto sleeper = rt::spawn(sleep_forever(held));
-  auto guarded = rt::spawn(hold_guard_and_sleep(destroyed));
-  co_await rt::sleep(5ms);  // let both reach their sleep
+  std::atomic<int> at_sleep{0};
+  auto sleeper = rt::spawn(count_then_sleep_forever(held, &at_sleep));
+  auto guarded = rt::spawn(hold_guard_count_then_sleep(destroyed, &at_sleep));
+  // Both have started and hold their copy and guard: the abort must cancel them at the sleep
+  // (had it landed before they started, the guard would never have existed).
+  while (at_sleep.load() < 2) co_await rt::yield_now();
   sleeper.abort();
   guarded.abort();
   auto first = co_await sleeper;

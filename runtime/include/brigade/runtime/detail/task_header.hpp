@@ -6,6 +6,7 @@
 #include <source_location>
 
 #include "brigade/runtime/detail/spin_lock.hpp"
+#include "brigade/runtime/detail/sync_primitives.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -121,8 +122,8 @@ class TaskHeader {
   Waiter* pop_ready_locked() noexcept;
   void push_ready_locked(Waiter& w) noexcept;
 
-  std::atomic<std::uint32_t> refs_;
-  std::atomic<bool> finished_{false};
+  sync::Atomic<std::uint32_t> refs_;
+  sync::Atomic<bool> finished_{false};
   SpinLock lock_;
   State state_ = State::scheduled;  // a new task is queued by its spawner
   bool cancel_requested_ = false;
