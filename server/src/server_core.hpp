@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "body_budget.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/server/router.hpp"
@@ -17,13 +18,15 @@ struct ServerCore {
   ServerCore(ServerOptions server_options, Router server_router)
       : options(std::move(server_options)),
         router(std::move(server_router)),
-        observer(options.observer.get()) {}
+        observer(options.observer.get()),
+        body_budget(options.max_buffered_body_bytes) {}
 
   const ServerOptions options;
   const Router router;
   RequestObserver* const observer;  // null: no observation at all
 
   ConnectionRegistry connections;
+  BodyBudget body_budget;
 
   // serving -> draining -> stopped: the atomic for state() and the connection tasks, the watch
   // for tasks that wait for a change (the accept loop). The atomic is set first.

@@ -34,6 +34,11 @@ IoResult try_send(int fd, std::span<const std::byte> data) noexcept;
 // Whether the peer has sent bytes not read yet (a request the server must not drop).
 bool has_pending_input(int fd) noexcept;
 
+// What a peek at the socket finds: nothing yet, bytes, the end of the stream, or an error
+// (a reset).
+enum class PeerInput : unsigned char { none, data, end, error };
+PeerInput peek_input(int fd) noexcept;
+
 // stream.readable() as a task, for timeout() and select(), which move their operands (the
 // awaiter itself does not move).
 runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream);

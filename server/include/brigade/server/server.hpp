@@ -20,8 +20,9 @@ struct ServerCore;
 }
 
 // Sees every answered request and every connection, for metrics and access logs (the handlers'
-// Prometheus metrics and the app's access log implement it). Called on the worker that runs the connection, concurrently from several
-// workers: implementations must be thread-safe and quick (no I/O, no locks held for long).
+// Prometheus metrics and the app's access log implement it). Called on the worker that runs the
+// connection, concurrently from several workers: implementations must be thread-safe and quick (no
+// I/O, no locks held for long).
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
@@ -32,6 +33,9 @@ class RequestObserver {
   // head and body as received, the response head and body (chunk framing included).
   virtual void on_request(const Request& request, int status, std::size_t request_bytes,
                           std::size_t response_bytes, std::chrono::nanoseconds duration) = 0;
+  // Instead of on_request: the client went away while the handler ran, and the handler was
+  // cancelled (nothing was answered).
+  virtual void on_request_cancelled(const Request& /*request*/) {}
   virtual void on_connection_opened() {}
   virtual void on_connection_closed() {}
   // A connection answered 503 and closed because max_connections were open.
@@ -45,6 +49,12 @@ struct ServerOptions {
   // The request line and header section (431 beyond), and the body (413, before reading it).
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Header fields of a request at most (431 beyond; as many again in a trailer section).
+  std::size_t max_headers = 100;
+  // Request bodies held by all connections together: a request whose body would take the total
+  // past it is answered 503 with Retry-After before its body is read (a chunked one before the
+  // chunk that would), and the connection closes.
+  std::size_t max_buffered_body_bytes = 64 * 1024 * 1024;
   // From the first byte of a request until its header section is complete (slow clients get
   // 408 and are closed).
   std::chrono::milliseconds header_timeout{10'000};
