@@ -15,7 +15,8 @@
 //   HTTP/2.0, HTTP/0.9 (and no version)       accepted                  505 (400 w/o version)
 //   other HTTP/x.y                            "Invalid HTTP version"    mapped to 505
 //   Transfer-Encoding: unknown coding before  accepted                  501
-//     chunked; any in HTTP/1.0; empty         accepted / misparsed      400
+//     chunked; any in HTTP/1.0; empty, or an  accepted / misparsed      400
+//     element that is not a token (";x")
 //   empty field name                          accepted                  400
 //   a token method llhttp does not know       "invalid method"          501 (else 400)
 //   CONNECT                                   pauses for a tunnel       501
@@ -373,10 +374,16 @@ void RequestParser::note_transfer_encoding(std::string_view value) noexcept {
   msg_.te_field = true;
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    std::string_view coding = value.substr(0, comma);
+    const std::string_view element = trim_ows(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    coding = trim_ows(coding.substr(0, coding.find(';')));  // a coding's parameters do not matter
-    if (coding.empty()) continue;                           // empty list elements are allowed
+    if (element.empty()) continue;  // empty list elements are allowed
+    // A coding's parameters do not matter, but the coding must be a token (";x" is not one:
+    // another parser would frame such a message differently).
+    const std::string_view coding = trim_ows(element.substr(0, element.find(';')));
+    if (!is_token(coding)) {
+      msg_.te_malformed = true;
+      continue;
+    }
     msg_.te_any_coding = true;
     if (msg_.te_chunked) msg_.te_after_chunked = true;
     if (lower_equals(coding, "chunked")) {
@@ -419,6 +426,7 @@ int RequestParser::check_head() {
   const auto flags = parser->flags;
   if (msg_.te_field) {
     if (minor == 0) return fail_in_callback(400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (msg_.te_malformed) return fail_in_callback(400, "invalid Transfer-Encoding");
     if (!msg_.te_chunked || msg_.te_after_chunked) {
       return fail_in_callback(400, "chunked is not the final transfer coding");
     }

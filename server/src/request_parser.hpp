@@ -117,6 +117,7 @@ class RequestParser {
     bool te_chunked = false;        // "chunked" seen
     bool te_after_chunked = false;  // a coding follows "chunked" (so it is not the final one)
     bool te_unknown = false;        // a coding other than chunked
+    bool te_malformed = false;      // an element whose coding is not a token
   };
 
   void start_message() noexcept;

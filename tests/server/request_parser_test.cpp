@@ -738,6 +738,9 @@ const Refusal kRefusals[] = {
      with_host("POST / HTTP/1.1", "Transfer-Encoding: chunkedx\r\n\r\n0\r\n\r\n"), 400},
     {"EmptyTransferEncoding", with_host("POST / HTTP/1.1", "Transfer-Encoding:\r\n\r\n0\r\n\r\n"),
      400},
+    // Found by the differential fuzzer: Beast frames this without a body, llhttp as chunked.
+    {"TransferCodingThatIsNotAToken",
+     with_host("POST / HTTP/1.1", "Transfer-Encoding: ;;,, chunked\r\n\r\n0\r\n\r\n"), 400},
     {"TransferEncodingInHttp10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
      400},
     {"UnknownCodingBeforeChunked",
