@@ -12,9 +12,10 @@
 FROM docker.io/library/debian:bookworm AS build
 
 WORKDIR /src
-# The dependencies get a layer of their own, rebuilt only when the package list changes.
+# The dependencies get a layer of their own, rebuilt only when the package list changes: the
+# `build` group only (compilers and libraries), none of the test, container or load-test tools.
 COPY deploy/install-deps.sh deploy/install-deps.sh
-RUN ./deploy/install-deps.sh
+RUN ./deploy/install-deps.sh build
 
 COPY . .
 
@@ -70,7 +71,7 @@ RUN groupadd --gid 10001 brigade \
 
 COPY --from=build /out/brigade /usr/local/bin/brigade
 # A sample file for GET /files/{name}/sha256; mount a volume over the directory to serve others.
-COPY deploy/containers/data/ /srv/brigade/data/
+COPY data/ /srv/brigade/data/
 
 WORKDIR /srv/brigade
 ENV BRIGADE_DATA_DIR=/srv/brigade/data

@@ -29,7 +29,7 @@ readonly PROMETHEUS="brigade-container-test-prometheus-$$"
 # the grace period the container is given, so a handled one always ends on its own.
 readonly GRACE_PERIOD=5s
 readonly STOP_TIMEOUT_SECONDS=15
-readonly SAMPLE_FILE=deploy/containers/data/hello.txt
+readonly SAMPLE_FILE=data/hello.txt
 
 workdir="$(mktemp -d)"
 base_url=""

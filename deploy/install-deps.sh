@@ -7,15 +7,29 @@
 # installed and, only when some are missing, runs `apt-get update` once and installs just those.
 # A second run installs nothing and never touches the network.
 #
-# Usage: deploy/install-deps.sh [--check]
+# Usage: deploy/install-deps.sh [--check] [GROUP...]
+#   GROUP     build       compilers and the libraries the release preset builds against: enough
+#                         to build and run brigade (and to compile its tests)
+#             test        what the test suites run besides the binaries: Prometheus (promtool
+#                         and a real server), Node.js and npm
+#             fuzz        clang 16 and its libFuzzer (the fuzz preset)
+#             containers  podman, buildah, podman-compose: the image, its test and the stack
+#             loadtest    wrk, gnuplot, jq and curl for loadtest/
+#             bench       the peers of bench/: nginx, Rust and Debian's Tokio and hyper crates
+#             Without a group: every group but bench (what the test command and CI need).
 #   --check   only report; exit 1 if any package is missing, install nothing.
+#   --list    print the packages the groups name, one a line, and exit (dpkg is not asked).
 #
 # To add a dependency, put it in its group below (or add a group and list it in PACKAGE_GROUPS).
 set -euo pipefail
 
 # --- package groups ------------------------------------------------------------------------------
-# Compilers and build tools.
-TOOLCHAIN_PACKAGES=(
+# build: compilers and build tools; toml++ (header-only, the config layer); llhttp (Debian ships
+# its C sources, built by server/CMakeLists.txt) and OpenSSL for TLS; prometheus-cpp (the
+# handlers' metrics). The release preset also builds the tests and benchmarks, so their
+# libraries are here too: GoogleTest, Google Benchmark, and Boost (Beast: the integration tests'
+# independent HTTP client).
+BUILD_PACKAGES=(
   build-essential
   g++
   cmake
@@ -23,42 +37,33 @@ TOOLCHAIN_PACKAGES=(
   ccache
   pkg-config
   git
-)
-# Libraries for the test suites and the benchmarks.
-TEST_PACKAGES=(
+  libtomlplusplus-dev
+  node-llhttp
+  libssl-dev
+  prometheus-cpp-dev
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
-)
-# Libraries the layers link: the config layer parses TOML with toml++ (header-only).
-LIBRARY_PACKAGES=(
-  libtomlplusplus-dev
-)
-# The server layer: llhttp (Debian ships its C sources, built by server/CMakeLists.txt), OpenSSL
-# for TLS, and Boost (Beast: the integration tests' independent HTTP client).
-SERVER_PACKAGES=(
-  node-llhttp
-  libssl-dev
   libboost1.81-dev
 )
-# The handlers' Prometheus metrics (prometheus-cpp core), and Prometheus itself: promtool lints
-# the exposition and checks the rules, and the deploy tests run a real Prometheus server.
-METRICS_PACKAGES=(
-  prometheus-cpp-dev
+# test: Prometheus itself: promtool lints the exposition and checks the rules, and the deploy
+# tests run a real Prometheus server. The deploy and load-test checks also run node tools (pinned
+# under tests/deploy/node and loadtest/k6, installed by their tests with `npm ci`): Node.js and
+# npm are added below unless the machine has its own.
+TEST_PACKAGES=(
   prometheus
 )
-# The fuzz targets (the `fuzz` preset, a CI step): libFuzzer comes with clang only. Bookworm's
-# default clang 14 lacks std::source_location, so clang 16; its libFuzzer and sanitizer runtimes
-# are only recommended by clang-16, hence listed.
+# fuzz: libFuzzer comes with clang only. Bookworm's default clang 14 lacks std::source_location,
+# so clang 16; its libFuzzer and sanitizer runtimes are only recommended by clang-16, hence listed.
 FUZZ_PACKAGES=(
   clang-16
   libclang-rt-16-dev
 )
-
-# The container image test (deploy/container-test.sh: podman builds and runs the Dockerfile;
-# where no registry is reachable, debootstrap makes the Debian base images) and the compose check.
-# podman only recommends slirp4netns and buildah, and this script installs no recommends.
-CONTAINER_PACKAGES=(
+# containers: the container image test (deploy/container-test.sh: podman builds and runs the
+# Dockerfile; where no registry is reachable, debootstrap makes the Debian base images), the
+# compose check, and podman-compose for the README's dashboard stack. podman only recommends
+# slirp4netns and buildah, and this script installs no recommends.
+CONTAINERS_PACKAGES=(
   podman
   buildah
   runc
@@ -66,38 +71,59 @@ CONTAINER_PACKAGES=(
   debootstrap
   curl
   python3-yaml
+  podman-compose
 )
-
-# The load-test tooling (loadtest/): wrk, the report's plots (gnuplot) and the runner's JSON and
-# HTTP.
+# loadtest: wrk, the report's plots (gnuplot) and the runner's JSON and HTTP.
 LOADTEST_PACKAGES=(
   wrk
   gnuplot-nox
   jq
   curl
 )
+# bench: the peers bench/run compares brigade with. nginx; Tokio + hyper built offline by cargo
+# from the crate sources Debian ships (/usr/share/cargo/registry; cargo and rustc are added below
+# unless the machine has its own); python3 for the connection-holding probe and the report;
+# taskset (util-linux) pins server and client.
+BENCH_PACKAGES=(
+  nginx
+  librust-tokio-dev
+  librust-hyper-dev
+  librust-socket2-dev
+  python3
+  util-linux
+  wrk
+  curl
+)
 
-PACKAGE_GROUPS=(TOOLCHAIN_PACKAGES TEST_PACKAGES LIBRARY_PACKAGES SERVER_PACKAGES METRICS_PACKAGES
-  FUZZ_PACKAGES CONTAINER_PACKAGES LOADTEST_PACKAGES)
+PACKAGE_GROUPS=(build test fuzz containers loadtest bench)
+DEFAULT_GROUPS=(build test fuzz containers loadtest)
 # -------------------------------------------------------------------------------------------------
 
 log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 check_only=0
-case "${1:-}" in
-  "") ;;
-  --check) check_only=1 ;;
-  -h|--help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  *) die "unknown argument '$1' (try --help)" ;;
-esac
-
-command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script targets Debian"
+list_only=0
+chosen=()
+for argument in "$@"; do
+  case "$argument" in
+    --check) check_only=1 ;;
+    --list) list_only=1 ;;
+    -h|--help) sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *)
+      [[ " ${PACKAGE_GROUPS[*]} " == *" $argument "* ]] ||
+        die "unknown argument '$argument' (groups: ${PACKAGE_GROUPS[*]}; try --help)"
+      chosen+=("$argument") ;;
+  esac
+done
+((${#chosen[@]} > 0)) || chosen=("${DEFAULT_GROUPS[@]}")
 
 wanted=()
-for group in "${PACKAGE_GROUPS[@]}"; do
-  declare -n list="$group"
-  wanted+=("${list[@]}")
+for group in "${chosen[@]}"; do
+  declare -n list="${group^^}_PACKAGES"
+  for pkg in "${list[@]}"; do
+    [[ " ${wanted[*]} " == *" $pkg "* ]] || wanted+=("$pkg")
+  done
   unset -n list
 done
 
@@ -105,12 +131,21 @@ is_installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == "installed" ]]
 }
 
-# The deploy and load-test checks run node tools (pinned under tests/deploy/node and loadtest/k6,
-# installed by their tests with `npm ci`). A machine with its own Node.js keeps it; otherwise
-# Debian's.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# A machine with its own Node.js keeps it; otherwise Debian's.
+if [[ " ${chosen[*]} " == *" test "* ]] &&
+  { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   wanted+=(nodejs npm)
 fi
+
+if [[ " ${chosen[*]} " == *" bench "* ]] && ! command -v cargo >/dev/null 2>&1; then
+  wanted+=(cargo rustc)
+fi
+
+if ((list_only)); then
+  printf '%s\n' "${wanted[@]}"
+  exit 0
+fi
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script targets Debian"
 
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -120,7 +155,7 @@ for pkg in "${wanted[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  log "all ${#wanted[@]} packages already installed; nothing to do"
+  log "all ${#wanted[@]} packages of ${chosen[*]} already installed; nothing to do"
   exit 0
 fi
 

@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "brigade/config/config_error.hpp"
 #include "brigade/config/render.hpp"
 #include "key_table.hpp"
 
@@ -47,8 +46,7 @@ std::string help_text() {
   }
 
   std::string text(preamble);
-  text += "Exit status: 0, or " + std::to_string(config_error_exit_code) +
-          " when the configuration is refused.\n\nSettings (key = default, type):\n";
+  text += "\nSettings (key = default, type):\n";
   for (std::size_t i = 0; i < keys.size(); ++i) {
     text += "  " + left[i] + std::string(width - left[i].size() + 3, ' ') + keys[i].type + "\n";
     text += "      " + std::string(keys[i].description) + "\n";

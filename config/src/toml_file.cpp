@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <string_view>
 #include <system_error>
 
 #include "sources.hpp"
@@ -63,6 +65,45 @@ std::expected<TomlValue, std::string> to_value(const toml::node& node, const Key
   return std::unexpected("expected " + key.type + ", got " + got);
 }
 
+// Line `number` (1-based) of `content`, without its line break.
+std::string_view line_of(std::string_view content, std::size_t number) {
+  for (std::size_t line = 1; line < number; ++line) {
+    const std::size_t end = content.find('\n');
+    if (end == std::string_view::npos) return {};
+    content.remove_prefix(end + 1);
+  }
+  return content.substr(0, content.find('\n'));
+}
+
+std::string_view trimmed(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+// A line that does not parse, such as `header_timeout = 5s` (a duration left unquoted), is
+// reported with the key it assigns when that is one of ours, and how to write its value: toml++
+// alone says "Error while parsing decimal integer", which names neither.
+ConfigError malformed(std::string_view content, const toml::parse_error& error,
+                      const std::filesystem::path& path) {
+  ConfigError refused{.key = "",
+                      .source = location(path, error.source()),
+                      .reason = "malformed TOML: " + std::string(error.description())};
+  const std::string_view line = line_of(content, error.source().begin.line);
+  const std::size_t equals = line.find('=');
+  const KeyDescriptor* key =
+      equals == std::string_view::npos ? nullptr : find_key(trimmed(line.substr(0, equals)));
+  if (key == nullptr) return refused;
+
+  refused.key = std::string(key->name);
+  const std::optional<std::string> example = key->to_toml(Settings{});
+  if (example && example->starts_with('"')) {
+    refused.reason += "; durations, sizes and text are quoted strings in TOML, e.g. " +
+                      std::string(key->name) + " = " + *example;
+  }
+  return refused;
+}
+
 }  // namespace
 
 std::expected<void, ConfigError> apply_toml_file(const std::filesystem::path& path,
@@ -71,13 +112,7 @@ std::expected<void, ConfigError> apply_toml_file(const std::filesystem::path& pa
   if (!content) return std::unexpected(content.error());
 
   const toml::parse_result parsed = toml::parse(*content, path.string());
-  if (!parsed) {
-    const toml::parse_error& error = parsed.error();
-    return std::unexpected(
-        ConfigError{.key = "",
-                    .source = location(path, error.source()),
-                    .reason = "malformed TOML: " + std::string(error.description())});
-  }
+  if (!parsed) return std::unexpected(malformed(*content, parsed.error(), path));
 
   for (const auto& [name, node] : parsed.table()) {
     const std::string where = location(path, name.source());

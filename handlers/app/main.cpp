@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "brigade/config/config.hpp"
+#include "exit_status.hpp"
 #include "healthcheck.hpp"
 #include "serve.hpp"
 
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   const auto loaded = config::load(argc, argv);
   if (!loaded) {
     std::cerr << config::to_string(loaded.error()) << '\n';
-    return config::config_error_exit_code;
+    return brigade::app::exit_status::bad_setting;
   }
   switch (loaded->action) {
     case config::Action::help:
@@ -28,11 +29,12 @@ int main(int argc, char** argv) {
                 << "\nSubcommands:\n"
                    "  brigade healthcheck [--listen HOST:PORT]\n"
                    "      GET /healthz on the server's port (for a container HEALTHCHECK);\n"
-                   "      exit 0 on a 200 answer, 1 otherwise\n";
-      return 0;
+                   "      exit 0 on a 200 answer, 1 otherwise\n\n"
+                << brigade::app::exit_status::help_table;
+      return brigade::app::exit_status::ok;
     case config::Action::print_config:
       std::cout << config::to_toml(loaded->settings);
-      return 0;
+      return brigade::app::exit_status::ok;
     case config::Action::run:
       break;
   }

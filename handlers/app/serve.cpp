@@ -18,6 +18,7 @@
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/signal.hpp"
 #include "brigade/server/server.hpp"
+#include "exit_status.hpp"
 #include "log.hpp"
 #include "wiring.hpp"
 
@@ -66,11 +67,12 @@ Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* se
   log->log(LogLevel::error, "second signal: exiting at once",
            std::vector{LogField::text("signal", signal_name(second))});
   // No destructors, no atexit handlers: whatever is still running is abandoned on purpose.
-  std::_Exit(128 + signal_number(second));
+  std::_Exit(exit_status::after_signal_base + signal_number(second));
 }
 
 // The certificate and key of tls_cert and tls_key (config has checked that both are set and
-// readable). One that OpenSSL refuses is logged naming its key, and gives nullopt.
+// readable). One that OpenSSL refuses (not PEM, or a key that does not match the certificate) is
+// a setting to fix, like any other: logged naming its key, and nullopt.
 std::optional<server::TlsContext> load_tls(const std::filesystem::path& certificate,
                                            const std::filesystem::path& key, const Logger& log) {
   auto loaded = server::TlsContext::load(certificate, key);
@@ -83,17 +85,27 @@ std::optional<server::TlsContext> load_tls(const std::filesystem::path& certific
   return std::nullopt;
 }
 
+// GET /files/{name}/sha256 reads data_dir. Without it the server still serves everything else,
+// but every /files request would answer 404 with nothing saying why: say it once at start-up.
+void warn_if_data_dir_missing(const std::filesystem::path& data_dir, const Logger& log) {
+  std::error_code error;
+  if (std::filesystem::is_directory(data_dir, error)) return;
+  log.log(LogLevel::warn, "data_dir is not a directory: GET /files answers 404",
+          std::vector{LogField::text("data_dir", data_dir.string()),
+                      LogField::text("error", error ? error.message() : "not a directory")});
+}
+
 Task<int> run_server(config::Settings settings, std::optional<server::TlsContext> tls,
                      const Logger* log, ShutdownStart* start) {
   const auto fail = [log, &settings](std::string_view what, const std::error_code& error) {
     log->log(LogLevel::error, what,
              std::vector{LogField::text("listen", settings.listen),
                          LogField::text("error", error.message())});
-    return 1;
+    return exit_status::failure;
   };
   const auto fail_signal = [log](std::string_view what, const std::error_code& error) {
     log->log(LogLevel::error, what, std::vector{LogField::text("error", error.message())});
-    return 1;
+    return exit_status::failure;
   };
 
   const auto address = runtime::net::SocketAddr::parse(settings.listen);
@@ -141,7 +153,7 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   co_await runtime::select(
       server->run(std::move(*listener)),
       handle_signals(std::move(*terminate), std::move(*interrupt), &*server, log, start));
-  co_return 0;
+  co_return exit_status::ok;
 }
 
 // What is left, for the blocking pool, of the shutdown's deadline: the server closes its
@@ -159,14 +171,15 @@ std::chrono::milliseconds remaining_grace(const config::Settings& settings,
 int serve(const config::Settings& settings) {
   const Logger log(settings.log_level, settings.log_format);
   ShutdownStart start;
-  int status = 1;
+  int status = exit_status::failure;
   try {
     // Before anything starts: a certificate or key that cannot be used is a start-up error.
     std::optional<server::TlsContext> tls;
     if (settings.tls_cert && settings.tls_key) {
       tls = load_tls(*settings.tls_cert, *settings.tls_key, log);
-      if (!tls) return 1;
+      if (!tls) return exit_status::bad_setting;
     }
+    warn_if_data_dir_missing(settings.data_dir, log);
     runtime::Runtime runtime = runtime_builder(settings).build();
     status = runtime.block_on(run_server(settings, std::move(tls), &log, &start));
     // Tasks left are cancelled; closures still running on the blocking pool get what remains
@@ -174,9 +187,9 @@ int serve(const config::Settings& settings) {
     runtime.shutdown_timeout(remaining_grace(settings, start));
   } catch (const std::exception& error) {
     log.log(LogLevel::error, "server failed", std::vector{LogField::text("error", error.what())});
-    return 1;
+    return exit_status::failure;
   }
-  if (status == 0) log.log(LogLevel::info, "brigade stopped");
+  if (status == exit_status::ok) log.log(LogLevel::info, "brigade stopped");
   return status;
 }
 

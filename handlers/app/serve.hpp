@@ -12,8 +12,9 @@ namespace brigade::app {
 // finish, the rest is aborted at grace_period); a second one exits at once with 128 + signal.
 // Once the server has stopped, the blocking pool gets what remains of grace_period.
 // With tls_cert and tls_key, every connection speaks TLS.
-// 0 after a graceful shutdown; 1 if the certificate or key cannot be used (the log line names
-// tls_cert or tls_key), the address cannot be bound or the server fails.
+// The exit status (exit_status.hpp): ok after a graceful shutdown; bad_setting if the
+// certificate or key cannot be used (the log line names tls_cert or tls_key); failure if the
+// address cannot be bound or the server fails.
 int serve(const config::Settings& settings);
 
 }  // namespace brigade::app

@@ -65,12 +65,16 @@ column_max() {
   awk -F'\t' -v c="$2" 'NF >= c { if (!seen || $c > m) m = $c; seen = 1 } END { print seen ? m : "–" }' "$1"
 }
 
-# "87%, 91%": each worker's busy ratio over the whole run, from the first and last raw samples.
+# "87%, 91%": each worker's busy ratio over the whole run, from the first and last raw samples
+# (measured as busy_ratios does: from the first scrape's sending to the last one's answer).
 busy_means() {
-  awk -F'\t' 'NR == 1 { t0 = $1; for (i = 4; i <= NF; i++) b0[i] = $i }
-    { t = $1; n = NF; for (i = 4; i <= NF; i++) b[i] = $i }
+  awk -F'\t' 'NR == 1 { t0 = $1; for (i = 5; i <= NF; i++) b0[i] = $i }
+    { t = $2; n = NF; for (i = 5; i <= NF; i++) b[i] = $i }
     END { if (NR < 2 || t <= t0) { print "–"; exit }
-          for (i = 4; i <= n; i++) out = out (i > 4 ? ", " : "") sprintf("%.0f%%", 100 * (b[i] - b0[i]) / (t - t0))
+          for (i = 5; i <= n; i++) {
+            ratio = (b[i] - b0[i]) / (t - t0)
+            out = out (i > 5 ? ", " : "") sprintf("%.0f%%", 100 * (ratio > 1 ? 1 : ratio))
+          }
           print out }' "$1"
 }
 
@@ -79,7 +83,7 @@ runtime_row() {
   [[ -f $file ]] || return 0
   local samples=$work_dir/$1.samples.tsv
   printf '| %s | %s | %s | %s | %s |\n' "$scenario" "$(wc -l <"$samples")" \
-    "$(column_max "$samples" 2)" "$(column_max "$samples" 3)" "$(busy_means "$samples")"
+    "$(column_max "$samples" 3)" "$(column_max "$samples" 4)" "$(busy_means "$samples")"
 }
 
 gnuplot_common() {
@@ -280,8 +284,9 @@ write_report() {
     if compgen -G "$work_dir/*.runtime.tsv" >/dev/null && [[ -n $(cat "$work_dir"/*.runtime.tsv) ]]; then
       echo "From \`/metrics\`, every ${sample_interval} s: \`brigade_runtime_blocking_threads\`,"
       echo "\`brigade_runtime_blocking_queue_depth\`, and each worker's busy ratio (the growth of"
-      echo "\`brigade_runtime_worker_busy_seconds_total{worker}\` over the last ${busy_window} s of wall time; busy"
-      echo "time is counted when a poll ends, so a worker blocked in one long poll can show a little over 1)."
+      echo "\`brigade_runtime_worker_busy_seconds_total{worker}\` over the last ${busy_window} s, divided by the time"
+      echo "measured between the two scrapes; busy time is counted when a poll ends, so a window can be"
+      echo "credited with a poll that began before it: what would exceed 1 is shown as 1)."
       echo
       echo "| scenario | samples | blocking threads (max) | blocking-queue depth (max) | worker busy (whole run, per worker) |"
       echo "| --- | ---: | ---: | ---: | --- |"
@@ -297,7 +302,7 @@ write_report() {
     echo "## Files"
     echo
     echo "\`data/\` holds each wrk run's output (\`*.wrk.txt\`) and its JSON summary (\`*.json\`, printed by"
-    echo "the scenario's \`done()\`), the raw /metrics samples (\`*.samples.tsv\`: seconds, blocking threads,"
-    echo "queue depth, busy seconds per worker) and the ratios plotted (\`*.runtime.tsv\`)."
+    echo "the scenario's \`done()\`), the raw /metrics samples (\`*.samples.tsv\`: seconds when each scrape was sent"
+    echo "and answered, blocking threads, queue depth, busy seconds per worker) and the ratios plotted (\`*.runtime.tsv\`)."
   } >"$report"
 }

@@ -1,12 +1,12 @@
 // Resident memory per sleeping task and per idle echo connection, the figures Tokio's memory
-// anchors give (../shared/bench: sleepers.rs, tokio_echo.rs, run_anchors.sh memory).
+// peers give (bench/tokio: sleepers.rs, tokio_echo.rs; bench/run echo sleepers runs both sides).
 //
 //   memory_bench [REPS]      (default 3; every measurement runs in a fresh child process)
 //   memory_bench --serve frame4k|heap4k|lazy PORT   (the echo server alone, for conn_hold.py)
 //
 // sleepers: N = 100,000 tasks each sleeping 1 s, spawned from a runtime task on a 2-worker
-//   runtime, their JoinHandles kept in a vector (as in sleepers.rs). bytes/task = (peak RSS -
-//   RSS before spawning) / N; the RSS while they all sleep is shown too.
+//   runtime, their JoinHandles kept in a vector (as in bench/tokio/src/bin/sleepers.rs).
+//   bytes/task = (peak RSS - RSS before spawning) / N; the RSS while they all sleep is shown too.
 // echo: an echo server on a 1-worker runtime (as tokio_echo), one task per connection; this
 //   process's main thread opens N connections with plain blocking sockets, echoes one line on
 //   each and keeps them open. bytes/conn = (RSS with N held - RSS after one warm-up connection)
@@ -347,7 +347,7 @@ void report(const char* what, const std::vector<double>& values) {
 }  // namespace
 
 // --serve: only the echo server, on 127.0.0.1:PORT with one worker, until killed; so that
-// ../shared/bench/conn_hold.py measures it from outside, exactly as it measures tokio_echo.
+// bench/conn_hold.py measures it from outside, exactly as it measures tokio_echo (bench/run echo).
 int serve_only(const char* variant_name, const char* port_text) {
   std::optional<Variant> variant;
   for (const Variant v : {Variant::frame4k, Variant::heap4k, Variant::lazy}) {

@@ -1,6 +1,6 @@
-// Runtime micro-benchmarks. Each runs its measurement loop inside a runtime task (as Tokio's
-// anchors in ../shared/bench do), takes the worker count as its argument and reports
-// items_per_second: one item is one task, or one round trip.
+// Runtime micro-benchmarks. Each runs its measurement loop inside a runtime task (as a server's
+// accept loop would, and as Tokio benchmarks do), takes the worker count as its argument and
+// reports items_per_second: one item is one task, or one round trip.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // What a sleeping task costs: spawns N tasks that each sleep one second, joins them all, and
 // prints the elapsed time, the peak resident memory and the bytes per task. Tokio's counterpart
-// is ../../../shared/bench/rust-hyper/src/bin/sleepers.rs.
+// is bench/tokio/src/bin/sleepers.rs.
 //
 //   many_sleepers 100000
 #include <sys/resource.h>

@@ -563,6 +563,37 @@ TEST(ConfigErrors, MalformedTomlNamesFileAndLine) {
   EXPECT_EQ(error_of(load({"--config", duplicate.string()})).source, duplicate.string() + ":2");
 }
 
+TEST(ConfigErrors, UnquotedDurationNamesTheKeyAndSaysToQuote) {
+  const TempDir dir;
+  const fs::path file = dir.write("unquoted.toml",
+                                  "worker_threads = 2\n"
+                                  "  header_timeout = 5s\n");
+  const ConfigError error = error_of(load({"--config", file.string()}));
+  EXPECT_EQ(error.key, "header_timeout");
+  EXPECT_EQ(error.source, file.string() + ":2");
+  EXPECT_NE(error.reason.find("quoted strings"), std::string::npos) << error.reason;
+  EXPECT_NE(error.reason.find("header_timeout = \"10s\""), std::string::npos) << error.reason;
+  EXPECT_TRUE(to_string(error).starts_with("config error: key \"header_timeout\" (from " +
+                                           file.string() + ":2): malformed TOML: "))
+      << to_string(error);
+}
+
+TEST(ConfigErrors, UnquotedSizeNamesTheKeyAndSaysToQuote) {
+  const TempDir dir;
+  const fs::path file = dir.write("unquoted.toml", "max_body_bytes = 1MiB\n");
+  const ConfigError error = error_of(load({"--config", file.string()}));
+  EXPECT_EQ(error.key, "max_body_bytes");
+  EXPECT_NE(error.reason.find("max_body_bytes = \"16MiB\""), std::string::npos) << error.reason;
+}
+
+TEST(ConfigErrors, MalformedLineOfNoKnownKeyNamesOnlyTheLine) {
+  const TempDir dir;
+  const fs::path file = dir.write("broken.toml", "no_such_key = 5s\n");
+  const ConfigError error = error_of(load({"--config", file.string()}));
+  EXPECT_EQ(error.key, "");
+  EXPECT_EQ(error.source, file.string() + ":1");
+}
+
 // --- TLS -----------------------------------------------------------------------------------------
 
 TEST(ConfigTls, CertWithoutKeyIsRefused) {

@@ -10,5 +10,10 @@ if cmp -s "$dir/package-lock.json" "$stamp"; then
   echo "npm tools of $dir are installed"
   exit 0
 fi
-npm ci --prefix "$dir" --no-audit --no-fund
+if ! npm ci --prefix "$dir" --no-audit --no-fund; then
+  echo "npm ci failed in $dir: the first test run installs the pinned tools from the npm" \
+    "registry ($(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/))," \
+    "which must be reachable then; later runs reuse node_modules and need no network" >&2
+  exit 1
+fi
 cp "$dir/package-lock.json" "$stamp"

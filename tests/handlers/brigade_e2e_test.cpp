@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <set>
@@ -227,6 +228,52 @@ TEST(BrigadeCommandLine, AccessLogWritesALinePerRequest) {
   ASSERT_TRUE(line.has_value()) << server.process().stderr_text();
   EXPECT_NE(line->find("method=GET target=\"/json?x=1\" route=/json status=200"), std::string::npos)
       << *line;
+}
+
+TEST(BrigadeCommandLine, HelpTablesTheExitStatuses) {
+  const Finished help = run_to_exit({"--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const std::size_t table = help.out.find("Exit status:\n");
+  ASSERT_NE(table, std::string::npos) << help.out;
+  for (const std::string code : {"\n  0 ", "\n  1 ", "\n  2 ", "\n  130 "}) {
+    EXPECT_NE(help.out.find(code, table), std::string::npos) << "no row for" << code;
+  }
+}
+
+// --- data_dir ------------------------------------------------------------------------------------
+
+// The port in `child`'s start-up line, or 0 if it exited or did not start in time.
+std::uint16_t start_in(ChildProcess& child) {
+  const auto line = child.wait_for_stderr_line("brigade started", kBrigadeStartTimeout);
+  return line ? port_of(*line) : 0;
+}
+
+TEST(BrigadeDataDir, TheDefaultServesTheSampleFromTheRepositoryRoot) {
+  ChildProcess child(kBinary, {"--listen", "127.0.0.1:0", "--worker-threads", "2"}, {},
+                     BRIGADE_SOURCE_DIR);
+  const std::uint16_t port = start_in(child);
+  ASSERT_NE(port, 0) << child.stderr_text();
+  const Response response = Client(port).get("/files/hello.txt/sha256");
+  EXPECT_EQ(response.result_int(), 200) << response.body();
+  const auto size =
+      std::filesystem::file_size(std::filesystem::path(BRIGADE_SOURCE_DIR) / "data" / "hello.txt");
+  EXPECT_NE(response.body().find("\"bytes\":" + std::to_string(size)), std::string::npos)
+      << response.body();
+  EXPECT_EQ(child.stderr_text().find("data_dir is not a directory"), std::string::npos)
+      << child.stderr_text();
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait_exit_code(kExitTimeout), 0) << child.stderr_text();
+}
+
+TEST(BrigadeDataDir, AMissingDirectoryIsAWarningAndFilesAnswer404) {
+  Server server({"--data-dir", "/nonexistent/brigade-data"});
+  const auto warning =
+      server.process().wait_for_stderr_line("data_dir is not a directory", kBrigadeStartTimeout);
+  ASSERT_TRUE(warning.has_value()) << server.process().stderr_text();
+  EXPECT_NE(warning->find(" warn "), std::string::npos) << *warning;
+  EXPECT_NE(warning->find("/nonexistent/brigade-data"), std::string::npos) << *warning;
+  EXPECT_EQ(server.get("/files/hello.txt/sha256").result_int(), 404);
+  EXPECT_EQ(server.get("/").result_int(), 200);
 }
 
 TEST(BrigadeHealthcheck, ExitsZeroOnAHealthyServer) {

@@ -31,14 +31,19 @@ class ChildProcess {
   using Clock = std::chrono::steady_clock;
 
   // Runs `path` with `args`. The environment is this process's without any BRIGADE_* variable
-  // (so the developer's shell cannot change what is tested), plus `env` ("NAME=value").
-  ChildProcess(std::string path, std::vector<std::string> args, std::vector<std::string> env = {}) {
+  // (so the developer's shell cannot change what is tested), plus `env` ("NAME=value"). The
+  // working directory is this process's, or `working_directory` when given.
+  ChildProcess(std::string path, std::vector<std::string> args, std::vector<std::string> env = {},
+               const std::string& working_directory = {}) {
     Pipe out, err;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
+    if (!working_directory.empty()) {
+      posix_spawn_file_actions_addchdir_np(&actions, working_directory.c_str());
+    }
 
     std::vector<std::string> argv_text{path};
     argv_text.insert(argv_text.end(), args.begin(), args.end());

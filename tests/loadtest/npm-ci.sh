@@ -11,5 +11,10 @@ if cmp -s "$k6_dir/package-lock.json" "$installed_lock"; then
   echo "loadtest/k6: node_modules matches package-lock.json"
   exit 0
 fi
-npm ci --prefix "$k6_dir" --no-audit --no-fund
+if ! npm ci --prefix "$k6_dir" --no-audit --no-fund; then
+  echo "npm ci failed in $k6_dir: the first test run installs the pinned tools from the npm" \
+    "registry ($(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/))," \
+    "which must be reachable then; later runs reuse node_modules and need no network" >&2
+  exit 1
+fi
 cp "$k6_dir/package-lock.json" "$installed_lock"

@@ -59,6 +59,19 @@ check "a zero duration is refused" refused "--duration 0: expected a positive in
 check "a missing binary is refused" refused "no brigade binary at /nonexistent" --bin /nonexistent
 check "an unknown option is refused" refused "unknown argument '--turbo'" --turbo
 
+# Without --out: the report goes to build/loadtest-report/, and the committed one is untouched.
+default_report=$loadtest_dir/../build/loadtest-report/report.md
+committed_before=$(cat "$loadtest_dir"/report/* | sha256sum)
+rm -f "$default_report"
+if "$run" --bin "$brigade" --duration 1 --scenarios baseline 2>/dev/null; then
+  pass "loadtest/run without --out exits 0"
+  check "without --out: the report is in build/loadtest-report" test -s "$default_report"
+  check "without --out: loadtest/report/ is untouched" \
+    test "$(cat "$loadtest_dir"/report/* | sha256sum)" = "$committed_before"
+else
+  fail "loadtest/run without --out exits 0"
+fi
+
 # --url: a server started elsewhere, one scenario; the report names it.
 start_brigade "$brigade"
 if "$run" --url "$base_url" --out "$out/url" --duration 1 --scenarios plaintext 2>/dev/null; then

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Checks bench/ in a minute or two, measuring nothing (see CMakeLists.txt). $1: the brigade binary.
+# Exits 77 (CTest: skipped) when the bench packages are missing, after running what it can.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../loadtest/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../loadtest/lib.sh"
+brigade=${1:?usage: harness_check.sh BRIGADE_BINARY}
+bench=$(cd "$loadtest_dir/../bench" && pwd)
+work=$(mktemp -d)
+trap 'stop_brigade; rm -rf "$work"' EXIT
+missing=()
+
+# --- bench/run: arguments and the plan ---------------------------------------------------------
+check "bench/run parses" bash -n "$bench/run"
+check "bench/run --help" bash -c "'$bench/run' --help | grep -q 'Usage: bench/run'"
+refused() { ! "$bench/run" "$@" >/dev/null 2>&1; }
+check "an unknown step is refused" refused fastest
+check "an unknown server is refused" env SERVERS="brigade apache" bash -c "! '$bench/run' --dry-run 2>/dev/null"
+plan=$(OUT=$work/dry MEMORY_REPS=1 "$bench/run" --dry-run 2>&1) || fail "bench/run --dry-run exits 0"
+has() { grep -qF -- "$1" <<<"$plan"; }
+check "plan: brigade pinned to CPU 0 with one worker" has "taskset -c 0 $(dirname "$loadtest_dir")/build/release/brigade --listen 127.0.0.1:18180 --worker-threads 1"
+check "plan: nginx pinned to CPU 0" has "taskset -c 0 nginx -p $work/dry/run/nginx"
+check "plan: hyper on one Tokio worker" has "hyper_hello 18182 1"
+check "plan: wrk pinned to CPU 1, one thread" has "taskset -c 1 wrk -t1 -c1000 -d10s"
+check "plan: pipelined batches" has "pipelined.lua http://127.0.0.1:18180 -- depth=16"
+check "plan: idle connections held" has "conn_hold.py 18180 10000"
+check "plan: echo servers side by side" has "memory_bench --serve lazy 18190"
+check "plan: Tokio sleepers" has "sleepers 100000 2"
+
+# --- nginx's configuration, as bench/run renders it -------------------------------------------
+if command -v nginx >/dev/null; then
+  check "nginx -t accepts the rendered configuration" \
+    nginx -q -t -p "$work/dry/run/nginx" -c "$work/dry/run/nginx/nginx.conf" -e "$work/nginx-t.log"
+else
+  missing+=(nginx)
+fi
+
+# --- the Tokio peers' manifest, offline against Debian's crates ---------------------------------
+if command -v cargo >/dev/null && [[ -d /usr/share/cargo/registry/tokio-1.24.2 ]]; then
+  # From bench/tokio, whose .cargo/config.toml makes Debian's crates the registry.
+  check "the Tokio peers' Cargo.toml resolves offline" \
+    env -C "$bench/tokio" cargo metadata --offline --format-version 1 -q >/dev/null
+else
+  missing+=("cargo or librust-tokio-dev")
+fi
+
+# --- the ceiling compiles --------------------------------------------------------------------------
+check "raw_epoll.cpp compiles" g++ -std=c++20 -Wall -Wextra -Werror -fsyntax-only "$bench/ceiling/raw_epoll.cpp"
+
+# --- conn_hold.py against a real brigade -------------------------------------------------------
+start_brigade "$brigade" --worker-threads 1
+port=${base_url##*:}
+line=$(python3 "$bench/conn_hold.py" "$port" 50 "$brigade_pid") || fail "conn_hold.py exits 0: $line"
+check "conn_hold.py: 50 held connections answered" grep -qE '^idle_kib=[0-9]+ held_kib=[0-9]+ n=50 ok=50 alive=1 bytes_per_conn=-?[0-9]+$' <<<"$line"
+stop_brigade
+
+# --- summarize.py: medians and same-round ratios ------------------------------------------------
+results=$work/results
+mkdir -p "$results"
+run_line() { # round server req/s cpu_s requests p99
+  printf '{"phase":"plain","round":%s,"server":"%s","connections":64,"server_cpu_s":%s,"requests":%s,"requests_per_s":%s,"latency_ms":{"p50":0.5,"p99":%s}}\n' \
+    "$1" "$2" "$4" "$5" "$3" "$6"
+}
+{
+  run_line 1 brigade 100000 1.0 1000000 2
+  run_line 1 nginx 50000 1.0 500000 4
+  run_line 2 brigade 80000 1.0 800000 2
+  run_line 2 nginx 60000 1.0 600000 4
+  run_line 3 brigade 90000 1.0 900000 2
+  run_line 3 nginx 45000 1.0 450000 4
+} >"$results/results.jsonl"
+printf '%s\n' '{"kind":"echo_lazy","server":"tokio_echo_lazy","rep":1,"bytes_per_conn":400}' \
+  '{"kind":"echo_lazy","server":"brigade_echo_lazy","rep":1,"bytes_per_conn":360}' \
+  '{"kind":"sleepers","server":"tokio","rep":1,"n":1,"peak_kib":1000}' \
+  '{"kind":"sleepers","server":"tokio","rep":1,"n":1000,"peak_kib":2000}' >"$results/memory.jsonl"
+printf 'per sleeping task                     256   (250, 256, 300)\n' >"$results/memory_bench.txt"
+summary=$(python3 "$bench/summarize.py" "$results")
+in_summary() { grep -qF -- "$1" <<<"$summary"; }
+# nginx ÷ brigade per round: 0.5, 0.75, 0.5 -> median 0.50; CPU/req: 2, 1.33, 2 -> 2.00.
+check "summary: medians and same-round ratios" in_summary "| nginx | 50,000 | 0.50 | 4.00 | 2.00 | 0.50 | 2.00 |"
+check "summary: brigade's own row" in_summary "| brigade | 90,000 | 0.50 | 2.00 | 1.11 | 1.00 | 1.00 |"
+check "summary: echo memory, Brigade ÷ Tokio" in_summary "| idle echo connection, no buffer while idle | 400 | 360 | 0.90 |"
+check "summary: sleepers from peak RSS and memory_bench" in_summary "| sleeping task | 1,024 | 256 | 0.25 |"
+
+if ((${#missing[@]} > 0)); then
+  finish
+  echo "skipped: ${missing[*]} not installed (deploy/install-deps.sh bench installs them)"
+  exit 77
+fi
+finish
