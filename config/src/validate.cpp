@@ -41,6 +41,13 @@ std::expected<void, ConfigError> validate(const Assembly& assembly) {
         .source = assembly.origin(given),
         .reason = "is set but " + std::string(missing) + " is not; TLS needs both, or neither"});
   }
+  if (settings.max_body_bytes > settings.max_buffered_body_bytes) {
+    return std::unexpected(ConfigError{
+        .key = "max_body_bytes",
+        .source = assembly.origin("max_body_bytes"),
+        .reason = "is larger than max_buffered_body_bytes: a body that large could never be "
+                  "accepted"});
+  }
   if (settings.tls_cert) {
     if (auto ok = check_readable(assembly, "tls_cert", *settings.tls_cert); !ok) return ok;
     if (auto ok = check_readable(assembly, "tls_key", *settings.tls_key); !ok) return ok;

@@ -21,6 +21,10 @@ void FanOutObserver::on_connection_closed() {
   for (const auto& observer : observers_) observer->on_connection_closed();
 }
 
+void FanOutObserver::on_request_cancelled(const server::Request& request) {
+  for (const auto& observer : observers_) observer->on_request_cancelled(request);
+}
+
 void FanOutObserver::on_connection_rejected(server::RejectReason reason) {
   for (const auto& observer : observers_) observer->on_connection_rejected(reason);
 }

@@ -19,6 +19,7 @@ class FanOutObserver final : public server::RequestObserver {
 
   void on_request(const server::Request& request, int status, std::size_t request_bytes,
                   std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_request_cancelled(const server::Request& request) override;
   void on_connection_opened() override;
   void on_connection_closed() override;
   void on_connection_rejected(server::RejectReason reason) override;

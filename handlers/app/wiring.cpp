@@ -26,7 +26,9 @@ server::ServerOptions server_options(const config::Settings& settings, const Log
   server::ServerOptions options;
   options.max_connections = settings.max_connections;
   options.max_header_bytes = settings.max_header_bytes;
+  options.max_headers = settings.max_headers;
   options.max_body_bytes = settings.max_body_bytes;
+  options.max_buffered_body_bytes = settings.max_buffered_body_bytes;
   options.header_timeout = settings.header_timeout;
   options.keep_alive_timeout = settings.keep_alive_timeout;
   options.body_timeout = settings.body_timeout;

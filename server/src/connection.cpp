@@ -1,7 +1,9 @@
 #include "connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -12,7 +14,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "body_budget.hpp"
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/select.hpp"
 #include "brigade/runtime/timeout.hpp"
 #include "brigade/server/http.hpp"
 #include "brigade/server/router.hpp"
@@ -45,6 +49,31 @@ std::span<const std::byte> bytes_of(std::string_view text) noexcept {
   return std::as_bytes(std::span(text.data(), text.size()));
 }
 
+// Too many request bodies are held at once (max_buffered_body_bytes): this one is not read.
+Response busy_with_bodies() {
+  Response response = Response::error(503, "too many request bodies in progress, retry later");
+  response.headers.add("Retry-After", "1");
+  return response;
+}
+
+// Ends when the peer has gone while a handler works for it: the end of the stream or an error
+// (a reset). Once the peer sends more bytes (a pipelined request) it notes that the client
+// pipelines and only waits, to be cancelled with the select it is part of: a client that sends
+// requests wants their answers, and a half-closed one (shutdown(SHUT_WR) after its requests) is
+// answered.
+runtime::Task<void> peer_gone(TcpStream& stream, bool& pipelining) {
+  for (;;) {
+    const auto ready = co_await stream.readable();
+    if (!ready) co_return;
+    const PeerInput input = peek_input(stream.native_handle());
+    if (input == PeerInput::end || input == PeerInput::error) co_return;
+    if (input == PeerInput::data) break;
+  }
+  pipelining = true;
+  // Nobody resumes this: the select destroys it when the handler finishes.
+  co_await std::suspend_always{};
+}
+
 Response routing_error(RouteMatch& match) {
   if (match.status == RouteMatch::Status::not_found) return Response::error(404, "not found");
   Response response = Response::error(405, "method not allowed");
@@ -60,10 +89,16 @@ Response routing_error(RouteMatch& match) {
 template <class Transport>
 class BusyConnection {
  public:
-  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport)
-      : core_(core), stream_(stream), transport_(transport), fd_(stream.native_handle()) {
+  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport, bool& pipelining)
+      : core_(core),
+        stream_(stream),
+        transport_(transport),
+        fd_(stream.native_handle()),
+        pipelining_(pipelining),
+        body_share_(core.body_budget) {
     work_->parser.emplace(ParseLimits{.max_header_bytes = core.options.max_header_bytes,
-                                      .max_body_bytes = core.options.max_body_bytes});
+                                      .max_body_bytes = core.options.max_body_bytes,
+                                      .max_headers = core.options.max_headers});
   }
   BusyConnection(const BusyConnection&) = delete;
   BusyConnection& operator=(const BusyConnection&) = delete;
@@ -88,6 +123,10 @@ class BusyConnection {
 
   void start_message() noexcept;
   void start_body() noexcept;
+  bool reserve_body() noexcept;
+  bool reserve_chunked_body();
+  runtime::Task<std::optional<Response>> run_handler(const Handler& handler, Request& request);
+  runtime::Task<bool> write_body_apart(std::string_view body);
   runtime::Task<bool> answer_expect_continue();
   runtime::Task<bool> respond();
   runtime::Task<std::optional<std::size_t>> write_streamed_body(const BodyStream& next,
@@ -100,6 +139,9 @@ class BusyConnection {
   TcpStream& stream_;
   Transport& transport_;
   const int fd_;
+  // The client has sent a request before the answer to the previous one was complete, at some
+  // point on this connection: from then on an end of stream is taken for a half-close.
+  bool& pipelining_;
   WorkingSetLease work_;
   // Input read but not parsed yet: read_buffer()[begin_, end_). The parser consumes everything
   // it is fed except at its stops, and is fed again after each, so the buffer is always empty
@@ -113,6 +155,7 @@ class BusyConnection {
   Clock::time_point deadline_{};  // of the current phase: header section, then body
   Clock::time_point started_{};   // first byte of the current request, for the observer
   std::size_t request_bytes_ = 0;
+  BodyReservation body_share_;  // the current request's share of the server's body budget
 };
 
 template <class Transport>
@@ -143,6 +186,10 @@ runtime::Task<bool> BusyConnection<Transport>::run() {
         if (begin_ == end_) break;
         start_message();
       }
+      if (in_body_ && parser().chunked() && !reserve_chunked_body()) {
+        co_await refuse(busy_with_bodies(), parser().request(), true);
+        co_return false;
+      }
       const RequestParser::Result result = parser().feed(input());
       begin_ += result.consumed;
       request_bytes_ += result.consumed;
@@ -154,6 +201,10 @@ runtime::Task<bool> BusyConnection<Transport>::run() {
       }
       if (result.state == RequestParser::State::headers_done) {
         start_body();
+        if (!reserve_body()) {
+          co_await refuse(busy_with_bodies(), parser().request(), true);
+          co_return false;
+        }
         if (parser().expects_continue() && begin_ == end_) {
           const bool go_on = co_await answer_expect_continue();
           if (!go_on) co_return false;
@@ -241,18 +292,21 @@ runtime::Task<bool> BusyConnection<Transport>::flush() {
   co_return true;
 }
 
+// A phase's deadline counts from when the server starts on it, not from the last read: a request
+// pipelined behind a slow handler was read long before its turn came. Its first byte is always
+// here already (it is in the buffer), so "now" is the later of the two.
 template <class Transport>
 void BusyConnection<Transport>::start_message() noexcept {
   request_bytes_ = 0;
   in_body_ = false;
-  deadline_ = read_at_ + core_.options.header_timeout;
+  deadline_ = coarse_now() + core_.options.header_timeout;
   if (core_.observer != nullptr) started_ = Clock::now();
 }
 
 template <class Transport>
 void BusyConnection<Transport>::start_body() noexcept {
   in_body_ = true;
-  deadline_ = read_at_ + core_.options.body_timeout;
+  deadline_ = coarse_now() + core_.options.body_timeout;
 }
 
 // The client waits for a word before it sends the body: 100 Continue when the request will be
@@ -271,6 +325,88 @@ runtime::Task<bool> BusyConnection<Transport>::answer_expect_continue() {
   co_return co_await flush();
 }
 
+// A body framed by Content-Length takes its whole share at once, before any of it is read;
+// a chunked one grows its share as it arrives (reserve_chunked_body).
+template <class Transport>
+bool BusyConnection<Transport>::reserve_body() noexcept {
+  const std::optional<std::uint64_t> length = parser().content_length();
+  if (!length || *length == 0) return true;
+  if (!body_share_.grow_to(*length)) return false;
+  parser().reserve_body(*length);  // what is accounted is what is allocated
+  return true;
+}
+
+// Before the parser is fed input of a chunked body: room for all of it, taken from the budget.
+// The room grows geometrically (no copy per read), up to max_body_bytes (the parser refuses
+// beyond it).
+template <class Transport>
+bool BusyConnection<Transport>::reserve_chunked_body() {
+  RequestParser& parser = this->parser();
+  const std::size_t needed = parser.body_size() + input().size();
+  if (needed <= parser.body_capacity()) return true;
+  const std::size_t room =
+      std::min(std::max(needed, 2 * parser.body_capacity()), core_.options.max_body_bytes);
+  if (!body_share_.grow_to(std::max(room, parser.body_capacity()))) return false;
+  parser.reserve_body(room);
+  return true;
+}
+
+// Runs the handler while watching the socket: if the client goes (end of stream or a reset)
+// before the handler is done, the handler is cancelled (its frame destroyed: the tasks it spawned
+// and holds are aborted, a blocking job it waits for runs on but its result is dropped) and
+// nullopt comes back. A handler that throws is answered 500; the connection survives it. A client
+// that pipelines is not watched: the end of its stream is taken for a half-close
+// (shutdown(SHUT_WR) after its last request), and every request it sent is answered.
+template <class Transport>
+runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
+    const Handler& handler, Request& request) {
+  if (begin_ < end_ || transport_.has_buffered_input()) pipelining_ = true;
+  const bool watch = !pipelining_;
+  std::optional<Response> response;
+  // The connection survives a failing handler; the observer hears why it failed.
+  std::optional<std::string> failure;
+  try {
+    if (watch) {
+      auto first = co_await runtime::select(handler(request), peer_gone(stream_, pipelining_));
+      if (first.index() == 0) response = std::get<0>(std::move(first));
+    } else {
+      response = co_await handler(request);
+    }
+  } catch (const std::exception& error) {
+    failure = error.what();
+  } catch (...) {
+    failure = "an exception that is not a std::exception";
+  }
+  if (failure) {
+    if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
+    response = Response::error(500, "internal server error");
+  }
+  co_return response;
+}
+
+// A large body goes out from the response itself, after the head and what was queued before it,
+// instead of being copied into the output buffer first (POST /echo would hold it twice).
+template <class Transport>
+runtime::Task<bool> BusyConnection<Transport>::write_body_apart(std::string_view body) {
+  if (!try_flush()) {
+    const bool flushed = co_await flush();
+    if (!flushed) co_return false;
+  }
+  std::span<const std::byte> rest = bytes_of(body);
+  while (!rest.empty()) {
+    const IoResult sent = transport_.try_write(stream_, rest);
+    rest = rest.subspan(sent.bytes);
+    if (sent.status == IoStatus::done) continue;
+    if (sent.status != IoStatus::would_block) break;
+    const auto written =
+        co_await runtime::timeout(core_.options.write_timeout, transport_.write_all(stream_, rest));
+    if (written && *written) co_return true;
+    break;
+  }
+  broken_ = !rest.empty();
+  co_return rest.empty();
+}
+
 template <class Transport>
 runtime::Task<bool> BusyConnection<Transport>::respond() {
   RequestParser& parser = this->parser();
@@ -281,19 +417,12 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   Response response;
   RouteMatch match = core_.router.route(request);
   if (match.status == RouteMatch::Status::found) {
-    // The connection survives a failing handler; the observer hears why it failed.
-    std::optional<std::string> failure;
-    try {
-      response = co_await (*match.handler)(request);
-    } catch (const std::exception& error) {
-      failure = error.what();
-    } catch (...) {
-      failure = "an exception that is not a std::exception";
+    std::optional<Response> answer = co_await run_handler(*match.handler, request);
+    if (!answer) {
+      if (core_.observer != nullptr) core_.observer->on_request_cancelled(request);
+      co_return false;  // the client has gone: nobody to answer
     }
-    if (failure) {
-      if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
-      response = Response::error(500, "internal server error");
-    }
+    response = std::move(*answer);
   } else {
     response = routing_error(match);
   }
@@ -304,13 +433,19 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   keep_alive = keep_alive && core_.state.load(std::memory_order_seq_cst) == ServerState::serving;
   std::string& out = this->out();
   const std::size_t before = out.size();
-  const BodyFraming framing = write_response(out, response,
-                                             {.date = http_date(),
-                                              .version_minor = request.version_minor,
-                                              .head = head,
-                                              .keep_alive = keep_alive});
+  const BodyFraming framing =
+      write_response(out, response,
+                     {.date = http_date(),
+                      .version_minor = request.version_minor,
+                      .head = head,
+                      .keep_alive = keep_alive,
+                      .body_apart = response.body.size() >= kFlushThreshold});
   std::size_t response_bytes = out.size() - before;
-  if (framing != BodyFraming::complete) {
+  if (framing == BodyFraming::apart) {
+    const bool written = co_await write_body_apart(response.body);
+    observe(request, response.status, response_bytes + response.body.size());
+    if (!written) co_return false;
+  } else if (framing != BodyFraming::complete) {
     const auto streamed = co_await write_streamed_body(response.stream, framing);
     if (!streamed) {
       observe(request, response.status, response_bytes);
@@ -318,8 +453,11 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
     }
     response_bytes += *streamed;
     keep_alive = keep_alive && framing == BodyFraming::chunked;  // else the close ends the body
+    observe(request, response.status, response_bytes);
+  } else {
+    observe(request, response.status, response_bytes);
   }
-  observe(request, response.status, response_bytes);
+  body_share_.release();  // the request is answered: its body is no longer held
   if (!keep_alive) {
     co_await finish();
     co_return false;
@@ -421,8 +559,9 @@ void BusyConnection<Transport>::observe(const Request& request, int status,
 }
 
 template <class Transport>
-runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport) {
-  BusyConnection<Transport> busy(core, stream, transport);
+runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport,
+                                   bool& pipelining) {
+  BusyConnection<Transport> busy(core, stream, transport, pipelining);
   co_return co_await busy.run();
 }
 
@@ -512,6 +651,7 @@ runtime::Task<void> serve_over(Connection connection) {
   // No references to the connection's parts as locals: each would take a slot in this frame,
   // which is most of what an idle connection costs.
   bool served = false;
+  bool pipelining = false;
   for (;;) {
     // Bytes the TLS layer holds already are served without waiting for the socket (a plain
     // connection never has any: this is compiled out).
@@ -545,8 +685,8 @@ runtime::Task<void> serve_over(Connection connection) {
       }
       transport_of(connection).set_idle(false);
     }
-    const bool go_on =
-        co_await serve_requests(connection.core(), connection.stream(), transport_of(connection));
+    const bool go_on = co_await serve_requests(connection.core(), connection.stream(),
+                                               transport_of(connection), pipelining);
     if (!go_on) co_return;
     served = true;
   }

@@ -15,7 +15,8 @@
 //   HTTP/2.0, HTTP/0.9 (and no version)       accepted                  505 (400 w/o version)
 //   other HTTP/x.y                            "Invalid HTTP version"    mapped to 505
 //   Transfer-Encoding: unknown coding before  accepted                  501
-//     chunked; any in HTTP/1.0; empty         accepted / misparsed      400
+//     chunked; any in HTTP/1.0; empty, or an  accepted / misparsed      400
+//     element that is not a token (";x")
 //   empty field name                          accepted                  400
 //   a token method llhttp does not know       "invalid method"          501 (else 400)
 //   CONNECT                                   pauses for a tunnel       501
@@ -99,9 +100,6 @@ struct ParserCallbacks {
     return self(p).on_body(at, length);
   }
   static int on_chunk_header(llhttp_t* p) noexcept { return self(p).on_chunk_header(); }
-  static int on_chunk_extension(llhttp_t* p, const char*, std::size_t length) noexcept {
-    return self(p).on_chunk_extension(length);
-  }
   static int on_message_complete(llhttp_t* p) noexcept { return self(p).on_message_complete(); }
 
   // No exception may unwind through llhttp's C frames: the callbacks that allocate catch
@@ -134,8 +132,6 @@ struct ParserCallbacks {
     s.on_headers_complete = guarded<on_headers_complete>;
     s.on_body = guarded<on_body>;
     s.on_chunk_header = on_chunk_header;
-    s.on_chunk_extension_name = on_chunk_extension;
-    s.on_chunk_extension_value = on_chunk_extension;
     s.on_message_complete = on_message_complete;
     return s;
   }
@@ -196,6 +192,7 @@ RequestParser::Result RequestParser::feed(std::string_view bytes) {
     if (before == Phase::idle && length > 0) phase_ = Phase::head;
 
     const char* const piece = base + used;
+    framing_from_ = piece;
     const auto err = llhttp_execute(parser, piece, length);
     std::size_t consumed = length;
     if (err != HPE_OK) {
@@ -203,6 +200,12 @@ RequestParser::Result RequestParser::feed(std::string_view bytes) {
       consumed = pos >= piece && pos <= piece + length ? static_cast<std::size_t>(pos - piece) : 0;
     }
     used += consumed;
+    if (before == Phase::body && msg_.chunked) {
+      scan_chunk_framing(framing_from_, piece + consumed);
+      if (msg_.extension_bytes > kMaxChunkExtensionBytes) {
+        return {used, fail(400, "chunk extensions too long")};
+      }
+    }
 
     if (in_section) {
       msg_.section_bytes += consumed;
@@ -315,6 +318,10 @@ RequestParser::State RequestParser::fail_from_llhttp(int err, const char* piece,
 }
 
 int RequestParser::on_header_field(const char* at, std::size_t length) {
+  if (field_name_.empty() && ++msg_.fields > limits_.max_headers) {
+    return fail_in_callback(
+        431, phase_ == Phase::trailers ? "too many trailer fields" : "too many header fields");
+  }
   field_name_.append(at, length);
   return 0;
 }
@@ -367,10 +374,16 @@ void RequestParser::note_transfer_encoding(std::string_view value) noexcept {
   msg_.te_field = true;
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    std::string_view coding = value.substr(0, comma);
+    const std::string_view element = trim_ows(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-    coding = trim_ows(coding.substr(0, coding.find(';')));  // a coding's parameters do not matter
-    if (coding.empty()) continue;                           // empty list elements are allowed
+    if (element.empty()) continue;  // empty list elements are allowed
+    // A coding's parameters do not matter, but the coding must be a token (";x" is not one:
+    // another parser would frame such a message differently).
+    const std::string_view coding = trim_ows(element.substr(0, element.find(';')));
+    if (!is_token(coding)) {
+      msg_.te_malformed = true;
+      continue;
+    }
     msg_.te_any_coding = true;
     if (msg_.te_chunked) msg_.te_after_chunked = true;
     if (lower_equals(coding, "chunked")) {
@@ -413,6 +426,7 @@ int RequestParser::check_head() {
   const auto flags = parser->flags;
   if (msg_.te_field) {
     if (minor == 0) return fail_in_callback(400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (msg_.te_malformed) return fail_in_callback(400, "invalid Transfer-Encoding");
     if (!msg_.te_chunked || msg_.te_after_chunked) {
       return fail_in_callback(400, "chunked is not the final transfer coding");
     }
@@ -448,8 +462,24 @@ int RequestParser::on_body(const char* at, std::size_t length) {
   if (length > limits_.max_body_bytes - request_.body.size()) {
     return fail_in_callback(413, "request body too large");
   }
+  if (msg_.chunked) {
+    scan_chunk_framing(framing_from_, at);
+    framing_from_ = at + length;
+  }
   request_.body.append(at, length);
   return 0;
+}
+
+// RFC 9112 §7.1.1: a server ought to limit the chunk extensions it reads. llhttp reports only
+// the bytes of extension names and values, so ";;;;" would pass uncounted: every framing byte
+// from a ';' to the end of the line counts instead. Body data never reaches this scan, and a
+// ';' cannot appear in a chunk size or in the CRLF after a chunk's data.
+void RequestParser::scan_chunk_framing(const char* from, const char* to) noexcept {
+  for (const char* c = from; c < to; ++c) {
+    if (*c == ';') msg_.in_extension = true;
+    if (*c == '\r' || *c == '\n') msg_.in_extension = false;
+    if (msg_.in_extension) ++msg_.extension_bytes;
+  }
 }
 
 int RequestParser::on_chunk_header() noexcept {
@@ -462,17 +492,9 @@ int RequestParser::on_chunk_header() noexcept {
   // The last chunk: a trailer section follows. Pause so that feed() bounds and scans it.
   phase_ = Phase::trailers;
   msg_.section_bytes = 0;
+  msg_.fields = 0;
   scanner_.start_trailers();
   return HPE_PAUSED;
-}
-
-int RequestParser::on_chunk_extension(std::size_t length) noexcept {
-  // RFC 9112 §7.1.1: a server ought to limit the chunk extensions it reads.
-  msg_.extension_bytes += length;
-  if (msg_.extension_bytes > limits_.max_header_bytes) {
-    return fail_in_callback(400, "chunk extensions too long");
-  }
-  return 0;
 }
 
 int RequestParser::on_message_complete() noexcept {

@@ -16,9 +16,15 @@ struct ParseLimits {
   std::size_t max_header_bytes = 64 * 1024;
   // The body: a Content-Length above it is refused at headers_done, before any body is read; a
   // chunked body as soon as a chunk would take it past. Chunk extensions count against
-  // max_header_bytes per message.
+  // kMaxChunkExtensionBytes per message.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Header fields at most (431 beyond), and apart the same number of trailer fields.
+  std::size_t max_headers = 100;
 };
+
+// Every byte from a ';' to the end of its chunk-size line counts, empty extensions (";;;")
+// included; 16 KiB per message, as hyper allows.
+inline constexpr std::size_t kMaxChunkExtensionBytes = 16 * 1024;
 
 struct ParseError {
   int status = 0;            // 400, 413, 414, 431, 501, 505 (500: out of memory)
@@ -71,6 +77,12 @@ class RequestParser {
   bool chunked() const noexcept { return msg_.chunked; }
   bool is_head() const noexcept { return msg_.is_head; }
 
+  // The body received so far, and room for `bytes` of it without reallocating (the caller
+  // accounts for the memory: see BodyBudget).
+  std::size_t body_size() const noexcept { return request_.body.size(); }
+  std::size_t body_capacity() const noexcept { return request_.body.capacity(); }
+  void reserve_body(std::size_t bytes) { request_.body.reserve(bytes); }
+
   // After State::error.
   const ParseError& error() const noexcept { return error_; }
 
@@ -87,7 +99,9 @@ class RequestParser {
   // What one message has shown so far; reset when the next begins.
   struct MessageState {
     std::size_t section_bytes = 0;    // of the head, then of the trailer section
-    std::size_t extension_bytes = 0;  // of chunk extensions
+    std::size_t fields = 0;           // of the head, then of the trailer section
+    std::size_t extension_bytes = 0;  // of chunk extensions, ';' to the end of the line
+    bool in_extension = false;        // the framing scan is between a ';' and its line's end
     std::uint64_t content_length = 0;
     bool has_content_length = false;
     bool chunked = false;
@@ -103,6 +117,7 @@ class RequestParser {
     bool te_chunked = false;        // "chunked" seen
     bool te_after_chunked = false;  // a coding follows "chunked" (so it is not the final one)
     bool te_unknown = false;        // a coding other than chunked
+    bool te_malformed = false;      // an element whose coding is not a token
   };
 
   void start_message() noexcept;
@@ -111,6 +126,8 @@ class RequestParser {
   State fail_from_llhttp(int err, const char* piece, std::size_t length) noexcept;
   State fail_section_limit(Phase section) noexcept;  // 431 (414 inside the target)
   Result scan_unknown_method(std::string_view bytes, std::size_t from);
+  // Counts the chunk extension bytes among chunked framing bytes (those not body data).
+  void scan_chunk_framing(const char* from, const char* to) noexcept;
 
   // Callbacks (0 to go on, an llhttp error code to stop).
   int on_header_field(const char* at, std::size_t length);
@@ -120,7 +137,6 @@ class RequestParser {
   int on_headers_complete();
   int on_body(const char* at, std::size_t length);
   int on_chunk_header() noexcept;
-  int on_chunk_extension(std::size_t length) noexcept;
   int on_message_complete() noexcept;
 
   void note_transfer_encoding(std::string_view value) noexcept;
@@ -138,6 +154,9 @@ class RequestParser {
   Request request_;
   std::string field_name_;  // the field being read; moved into request_.headers when complete
   std::string field_value_;
+  // Body phase of a chunked message: the first byte of the current llhttp_execute piece not
+  // scanned yet as chunk framing.
+  const char* framing_from_ = nullptr;
   ParseError error_;
 };
 

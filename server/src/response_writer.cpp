@@ -94,7 +94,9 @@ BodyFraming write_response(std::string& out, const Response& response,
     framing = context.version_minor >= 1 ? BodyFraming::chunked : BodyFraming::until_close;
   }
   const bool keep_alive = context.keep_alive && framing != BodyFraming::until_close;
-  const bool body_follows = !bodiless && !context.head && !streamed;
+  const bool has_body = !bodiless && !context.head && !streamed && !response.body.empty();
+  if (has_body && context.body_apart) framing = BodyFraming::apart;
+  const bool body_follows = has_body && !context.body_apart;
   const bool content_length = !bodiless && !streamed;  // for HEAD too (RFC 9110 §9.3.2)
 
   constexpr std::string_view kStatusPrefix = "HTTP/1.1 ";

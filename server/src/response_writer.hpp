@@ -15,13 +15,15 @@ enum class BodyFraming : std::uint8_t {
   complete,     // nothing: the body (if any) is in the buffer already
   chunked,      // the streamed body: write_chunk() for each piece, then write_last_chunk()
   until_close,  // the streamed body, raw, then close the connection (HTTP/1.0 has no chunking)
+  apart,        // the body is response.body, for the caller to send from there (body_apart)
 };
 
 struct ResponseContext {
-  std::string_view date;   // the cached Date value (IMF-fixdate); no Date field when empty
-  int version_minor = 1;   // the request's HTTP/1.<minor>
-  bool head = false;       // answering HEAD: no body, but the Content-Length of the GET body
-  bool keep_alive = true;  // the caller's decision: false sends "Connection: close"
+  std::string_view date;    // the cached Date value (IMF-fixdate); no Date field when empty
+  int version_minor = 1;    // the request's HTTP/1.<minor>
+  bool head = false;        // answering HEAD: no body, but the Content-Length of the GET body
+  bool keep_alive = true;   // the caller's decision: false sends "Connection: close"
+  bool body_apart = false;  // the caller sends response.body itself: the head only is appended
 };
 
 // Appends the status line, the fields and (when it has one and is not streamed) the body.

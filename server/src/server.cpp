@@ -47,6 +47,10 @@ void check_options(const ServerOptions& options) {
   };
   if (options.max_connections == 0) refuse("max_connections must be at least 1");
   if (options.max_header_bytes == 0) refuse("max_header_bytes must be at least 1");
+  if (options.max_headers == 0) refuse("max_headers must be at least 1");
+  if (options.max_buffered_body_bytes < options.max_body_bytes) {
+    refuse("max_buffered_body_bytes must be at least max_body_bytes");
+  }
   if (options.header_timeout <= 0ms) refuse("header_timeout must be positive");
   if (options.keep_alive_timeout <= 0ms) refuse("keep_alive_timeout must be positive");
   if (options.body_timeout <= 0ms) refuse("body_timeout must be positive");

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 
+#include "body_budget.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/server/router.hpp"
@@ -20,7 +21,8 @@ struct ServerCore {
       : options(std::move(server_options)),
         router(std::move(server_router)),
         observer(options.observer.get()),
-        tls_(options.tls) {}
+        tls_(options.tls),
+        body_budget(options.max_buffered_body_bytes) {}
 
   // The certificate and key new TLS connections get (options.tls is set). replace_tls() swaps
   // them; a connection keeps the ones it started with.
@@ -38,6 +40,7 @@ struct ServerCore {
   RequestObserver* const observer;  // null: no observation at all
 
   ConnectionRegistry connections;
+  BodyBudget body_budget;
 
   // serving -> draining -> stopped: the atomic for state() and the connection tasks, the watch
   // for tasks that wait for a change (the accept loop). The atomic is set first.

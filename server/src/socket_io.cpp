@@ -43,6 +43,15 @@ bool has_pending_input(int fd) noexcept {
   return ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+PeerInput peek_input(int fd) noexcept {
+  std::byte probe;
+  const ssize_t got = ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (got > 0) return PeerInput::data;
+  if (got == 0) return PeerInput::end;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? PeerInput::none
+                                                                   : PeerInput::error;
+}
+
 runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream) {
   co_return co_await stream.readable();
 }

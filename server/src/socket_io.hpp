@@ -39,6 +39,11 @@ bool has_pending_input(int fd) noexcept;
 // the connections it completed already can still be accepted.
 bool drop_all_packets(int fd) noexcept;
 
+// What a peek at the socket finds: nothing yet, bytes, the end of the stream, or an error
+// (a reset).
+enum class PeerInput : unsigned char { none, data, end, error };
+PeerInput peek_input(int fd) noexcept;
+
 // stream.readable() as a task, for timeout() and select(), which move their operands (the
 // awaiter itself does not move).
 runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream);

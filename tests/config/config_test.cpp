@@ -217,6 +217,8 @@ struct EveryKey {
       {"max_connections", "123"},
       {"max_header_bytes", "8193"},
       {"max_body_bytes", "1GiB"},
+      {"max_headers", "50"},
+      {"max_buffered_body_bytes", "2GiB"},
       {"header_timeout", "1500ms"},
       {"keep_alive_timeout", "2m"},
       {"body_timeout", "1h"},
@@ -246,6 +248,8 @@ struct EveryKey {
     s.max_connections = 123;
     s.max_header_bytes = 8193;
     s.max_body_bytes = std::size_t{1} << 30;
+    s.max_headers = 50;
+    s.max_buffered_body_bytes = std::size_t{2} << 30;
     s.header_timeout = 1500ms;
     s.keep_alive_timeout = 2min;
     s.body_timeout = 1h;
@@ -311,6 +315,7 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
     const bool native =
         key == "access_log" || key == "enable_block_endpoint" || key == "worker_threads" ||
         key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
+        key == "max_headers" ||
         key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
     toml += key + " = " + (native ? value : detail::quote(value)) + "\n";
   }
@@ -476,6 +481,16 @@ TEST(ConfigErrors, IntegersOutsideTheirRange) {
   EXPECT_EQ(error_of(load({"--worker-threads=1025"})).reason, "1025 is out of range 0..1024");
   EXPECT_NE(error_of(load({"--max-header-bytes=32MiB"})).reason.find("out of range 1KiB..16MiB"),
             std::string::npos);
+}
+
+TEST(ConfigErrors, BodyLimitsAreBoundedAndConsistent) {
+  EXPECT_NE(error_of(load({"--max-body-bytes=2GiB"})).reason.find("out of range"),
+            std::string::npos);
+  const ConfigError over =
+      error_of(load({"--max-body-bytes=64MiB", "--max-buffered-body-bytes=32MiB"}));
+  EXPECT_EQ(over.key, "max_body_bytes");
+  EXPECT_NE(over.reason.find("max_buffered_body_bytes"), std::string::npos);
+  EXPECT_EQ(error_of(load({"--max-headers=0"})).key, "max_headers");
 }
 
 TEST(ConfigErrors, ByteSizeRefusalsNameTheBinaryUnits) {

@@ -56,6 +56,25 @@ TEST(ResponseWriter, ConnectionFieldFollowsTheCallerAndTheVersion) {
   EXPECT_EQ(written(r, context(true, 0)).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
 }
 
+// A large body is sent from the response itself: the head only goes into the buffer.
+TEST(ResponseWriter, BodyApartLeavesTheBodyOutOfTheBuffer) {
+  ResponseContext apart = context();
+  apart.body_apart = true;
+  std::string out;
+  EXPECT_EQ(write_response(out, Response::text(200, "Hello, World!"), apart), BodyFraming::apart);
+  EXPECT_NE(out.find("\r\nContent-Length: 13\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;
+  // Nothing to send apart: without a body, for HEAD, or for a bodiless status.
+  out.clear();
+  EXPECT_EQ(write_response(out, Response::text(200, ""), apart), BodyFraming::complete);
+  apart.head = true;
+  EXPECT_EQ(write_response(out, Response::text(200, "x"), apart), BodyFraming::complete);
+  apart.head = false;
+  Response no_content = with_status(204);
+  no_content.body = "ignored";
+  EXPECT_EQ(write_response(out, no_content, apart), BodyFraming::complete);
+}
+
 TEST(ResponseWriter, HeadGetsTheLengthButNoBody) {
   const std::string out = written(Response::text(200, "Hello, World!"), context(true, 1, true));
   EXPECT_NE(out.find("\r\nContent-Length: 13\r\n"), std::string::npos);

@@ -73,13 +73,16 @@ HttpMetrics::HttpMetrics(const std::vector<std::string_view>& patterns)
   requests_ = std::vector<Counter>(series * codes_.size());
   buckets_ = std::vector<Counter>(series * kBuckets);
   duration_sum_ns_ = std::vector<Counter>(series);
+  cancelled_ = std::vector<Counter>(routes_.size());
+}
+
+std::size_t HttpMetrics::route_slot(const server::Request& request) const noexcept {
+  const std::size_t unmatched = routes_.size() - 1;
+  return request.route.empty() ? unmatched : std::min(request.route_index, unmatched);
 }
 
 std::size_t HttpMetrics::series_of(const server::Request& request) const noexcept {
-  const std::size_t unmatched = routes_.size() - 1;
-  const std::size_t route =
-      request.route.empty() ? unmatched : std::min(request.route_index, unmatched);
-  return method_slot(request.method) * routes_.size() + route;
+  return method_slot(request.method) * routes_.size() + route_slot(request);
 }
 
 std::size_t HttpMetrics::code_slot(int status) const noexcept {
@@ -101,6 +104,10 @@ void HttpMetrics::on_request(const server::Request& request, int status, std::si
 
   add(request_bytes_, request_bytes);
   add(response_bytes_, response_bytes);
+}
+
+void HttpMetrics::on_request_cancelled(const server::Request& request) {
+  add(cancelled_[route_slot(request)], 1);
 }
 
 void HttpMetrics::on_connection_opened() {
@@ -161,9 +168,19 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
     }
   }
 
+  auto cancelled = family("brigade_http_requests_cancelled_total",
+                          "Requests whose client went away while the handler ran, by route "
+                          "pattern: the handler was cancelled and nothing was answered.",
+                          MetricType::Counter);
+  for (std::size_t route = 0; route < routes_.size(); ++route) {
+    const std::uint64_t count = load(cancelled_[route]);
+    if (count != 0) add_sample(cancelled, static_cast<double>(count), {{"route", routes_[route]}});
+  }
+
   std::vector<prometheus::MetricFamily> families;
   families.push_back(std::move(requests));
   families.push_back(std::move(durations));
+  families.push_back(std::move(cancelled));
   families.push_back(
       single("brigade_http_connections_active", "Connections open now.", MetricType::Gauge,
              static_cast<double>(connections_active_.load(std::memory_order_relaxed))));

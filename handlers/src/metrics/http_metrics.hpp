@@ -32,6 +32,7 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
 
   void on_request(const server::Request& request, int status, std::size_t request_bytes,
                   std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_request_cancelled(const server::Request& request) override;
   void on_connection_opened() override;
   void on_connection_closed() override;
   void on_connection_rejected(server::RejectReason reason) override;
@@ -59,6 +60,7 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
 
   // A series is one (method, route) pair: method slot * routes_.size() + route slot.
   std::size_t series_of(const server::Request& request) const noexcept;
+  std::size_t route_slot(const server::Request& request) const noexcept;
   std::size_t code_slot(int status) const noexcept;
 
   std::vector<std::string> routes_;  // the label of each route slot; the last is "unmatched"
@@ -69,6 +71,7 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
   std::vector<Counter> requests_;         // series * codes_.size() + code slot
   std::vector<Counter> buckets_;          // series * kBuckets + bucket; not cumulative
   std::vector<Counter> duration_sum_ns_;  // series
+  std::vector<Counter> cancelled_;        // route slot
 
   Counter connections_total_{0};
   std::atomic<std::int64_t> connections_active_{0};

@@ -43,7 +43,10 @@ struct Settings {
   std::size_t max_connections = 10'000;
 
   std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_headers = 100;
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Request bodies held by all connections together (see deploy/README.md for the default).
+  std::size_t max_buffered_body_bytes = 64 * 1024 * 1024;
 
   milliseconds header_timeout{10'000};
   milliseconds keep_alive_timeout{60'000};

@@ -48,6 +48,9 @@ class RequestObserver {
   // head and body as received, the response head and body (chunk framing included).
   virtual void on_request(const Request& request, int status, std::size_t request_bytes,
                           std::size_t response_bytes, std::chrono::nanoseconds duration) = 0;
+  // Instead of on_request: the client went away while the handler ran, and the handler was
+  // cancelled (nothing was answered).
+  virtual void on_request_cancelled(const Request& /*request*/) {}
   virtual void on_connection_opened() {}
   virtual void on_connection_closed() {}
   // A connection closed without being served (over max_connections: answered 503 first).
@@ -66,6 +69,12 @@ struct ServerOptions {
   // The request line and header section (431 beyond), and the body (413, before reading it).
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Header fields of a request at most (431 beyond; as many again in a trailer section).
+  std::size_t max_headers = 100;
+  // Request bodies held by all connections together: a request whose body would take the total
+  // past it is answered 503 with Retry-After before its body is read (a chunked one before the
+  // chunk that would), and the connection closes.
+  std::size_t max_buffered_body_bytes = 64 * 1024 * 1024;
   // From the first byte of a request until its header section is complete (slow clients get
   // 408 and are closed).
   std::chrono::milliseconds header_timeout{10'000};
