@@ -21,8 +21,8 @@ struct ServerCore {
       : options(std::move(server_options)),
         router(std::move(server_router)),
         observer(options.observer.get()),
-        tls_(options.tls),
-        body_budget(options.max_buffered_body_bytes) {}
+        body_budget(options.max_buffered_body_bytes),
+        tls_(options.tls) {}
 
   // The certificate and key new TLS connections get (options.tls is set). replace_tls() swaps
   // them; a connection keeps the ones it started with.
