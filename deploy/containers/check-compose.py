@@ -11,7 +11,8 @@ break `compose up` or leave the dashboard empty:
     and rule files inside the mounted directory;
   - Grafana's data source points at the prometheus service, its dashboard provider reads the
     directory the dashboards are mounted on, the home dashboard exists, anonymous viewing is on.
-When podman-compose or docker-compose is installed, its `config` also has to accept the file.
+When podman-compose or docker-compose is installed, it also has to accept the file (podman-compose's
+`--dry-run up`, docker-compose's `config`).
 
 Usage: deploy/containers/check-compose.py [deploy/compose.yaml]
 Needs Debian's python3 and python3-yaml: it runs /usr/bin/python3, where python3-yaml installs,
@@ -191,13 +192,21 @@ def check_grafana(c: Checker, services: dict) -> None:
                 f"grafana: the home dashboard {home} is not in a mounted directory")
 
 
+# How each tool reads a compose file without running it. Debian bookworm's podman-compose
+# (1.0.x) has no `config` command; its `--dry-run up` parses the file and prints the podman
+# commands it would run, and refuses a file it cannot read.
+COMPOSE_TOOL_CHECKS = (
+    ("podman-compose", lambda path: ["podman-compose", "--dry-run", "-f", path, "up", "--no-build", "-d"]),
+    ("docker-compose", lambda path: ["docker-compose", "-f", path, "config"]),
+)
+
+
 def check_with_compose_tool(c: Checker) -> None:
-    for tool in ("podman-compose", "docker-compose"):
+    for tool, command in COMPOSE_TOOL_CHECKS:
         if shutil.which(tool):
-            result = subprocess.run([tool, "-f", str(c.compose_path), "config"],
-                                    capture_output=True, text=True)
-            c.check(result.returncode == 0, f"{tool} config refused the file:\n{result.stderr}")
-            print(f"check-compose: {tool} config: {'ok' if result.returncode == 0 else 'FAILED'}")
+            result = subprocess.run(command(str(c.compose_path)), capture_output=True, text=True)
+            c.check(result.returncode == 0, f"{tool} refused the file:\n{result.stderr}")
+            print(f"check-compose: {tool}: {'ok' if result.returncode == 0 else 'FAILED'}")
             return
     print("check-compose: neither podman-compose nor docker-compose is installed; "
           "their own validation did not run")
