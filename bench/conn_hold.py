@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Memory per idle connection: hold N connections to a server and read its resident memory.
 
-usage: conn_hold.py [--echo] PORT N PID
+usage: conn_hold.py [--echo] [--tls] PORT N PID
 
 Opens one connection, makes one exchange and closes it (so lazily built state exists), reads
 the server's VmRSS (PID: the process that serves; nginx's worker, not its master), then opens N
 connections to 127.0.0.1:PORT, makes one exchange on each and keeps them all open, waits a
 second and reads VmRSS again. The exchange is a keep-alive `GET /` answered "Hello, World!",
-or with --echo a line the server sends back. Prints one line:
+or with --echo a line the server sends back. With --tls every connection speaks TLS first
+(the server's certificate is not verified: a memory probe, not a client). Prints one line:
 
     idle_kib=A held_kib=B n=N ok=K alive=0|1 bytes_per_conn=(B-A)*1024/N
 
 alive=1 when the first held connection still answers afterwards.
 """
 import socket
+import ssl
 import sys
 import time
 
@@ -41,10 +43,21 @@ def exchange(sock, request, answer):
     return True
 
 
+def connect(address, tls):
+    sock = socket.create_connection(address, timeout=10)
+    if tls is None:
+        return sock
+    return tls.wrap_socket(sock)
+
+
 def main(argv):
-    echo = argv[:1] == ["--echo"]
-    if echo:
-        argv = argv[1:]
+    echo = "--echo" in argv
+    tls = None
+    if "--tls" in argv:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    argv = [arg for arg in argv if arg not in ("--echo", "--tls")]
     if len(argv) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
@@ -52,7 +65,7 @@ def main(argv):
     request, answer = (ECHO_LINE, ECHO_LINE) if echo else (HTTP_REQUEST, HTTP_ANSWER)
     address = ("127.0.0.1", port)
 
-    with socket.create_connection(address, timeout=10) as first:
+    with connect(address, tls) as first:
         exchange(first, request, answer)
     time.sleep(0.5)
     idle = resident_kib(pid)
@@ -60,7 +73,7 @@ def main(argv):
     held = []
     ok = 0
     for _ in range(count):
-        sock = socket.create_connection(address, timeout=10)
+        sock = connect(address, tls)
         ok += exchange(sock, request, answer)
         held.append(sock)
     time.sleep(1.0)
