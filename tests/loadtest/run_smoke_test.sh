@@ -61,13 +61,15 @@ check "an unknown option is refused" refused "unknown argument '--turbo'" --turb
 
 # Without --out: the report goes to build/loadtest-report/, and the committed one is untouched.
 default_report=$loadtest_dir/../build/loadtest-report/report.md
-committed_before=$(cat "$loadtest_dir"/report/* | sha256sum)
+# Every file under the committed report (the soak's folder included), names and contents.
+committed_digest() { (cd "$loadtest_dir/report" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+committed_before=$(committed_digest)
 rm -f "$default_report"
 if "$run" --bin "$brigade" --duration 1 --scenarios baseline 2>/dev/null; then
   pass "loadtest/run without --out exits 0"
   check "without --out: the report is in build/loadtest-report" test -s "$default_report"
   check "without --out: loadtest/report/ is untouched" \
-    test "$(cat "$loadtest_dir"/report/* | sha256sum)" = "$committed_before"
+    test "$(committed_digest)" = "$committed_before"
 else
   fail "loadtest/run without --out exits 0"
 fi
