@@ -98,6 +98,10 @@ constexpr Difference kBeastStricter[] = {
     {"bad value",
      "RFC 9110 §7.6.1: Beast refuses a Connection field that is not a list of tokens; Brigade "
      "looks only for the close and keep-alive options in it, and a malformed list has neither"},
+    {"bad Content-Length",
+     "RFC 9110 §6.5.1: Content-Length may not be sent in a trailer section, and a recipient "
+     "must not process a trailer field it does not know to be allowed there: Brigade drops "
+     "trailers, Beast reads framing fields in them"},
 };
 
 bool listed(std::string_view refusal, const auto& list) {
