@@ -30,6 +30,7 @@
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/time.hpp"
+#include "result_helpers.hpp"
 
 namespace rt = brigade::runtime;
 namespace net = brigade::runtime::net;
@@ -37,15 +38,9 @@ using net::SocketAddr;
 using net::TcpListener;
 using net::TcpStream;
 using namespace std::chrono_literals;
+using brigade::testing::must;
 
 namespace {
-
-// For the socket operations' IoResult and for the std::error_code results of the rest.
-template <class T, class E>
-T must(std::expected<T, E> result, const char* what) {
-  if (!result) throw std::system_error(std::error_code(result.error()), what);
-  return std::move(*result);
-}
 
 std::uint64_t forced_yields() { return rt::Handle::current().metrics().budget_forced_yields; }
 

@@ -37,6 +37,7 @@
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/runtime/timeout.hpp"
+#include "result_helpers.hpp"
 
 namespace rt = brigade::runtime;
 namespace net = brigade::runtime::net;
@@ -44,22 +45,11 @@ using net::SocketAddr;
 using net::TcpListener;
 using net::TcpStream;
 using namespace std::chrono_literals;
+using brigade::testing::must;
 
 namespace {
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-// For the socket operations' IoResult and for the std::error_code results of the rest.
-template <class T, class E>
-T must(std::expected<T, E> result, const char* what) {
-  if (!result) throw std::system_error(std::error_code(result.error()), what);
-  return std::move(*result);
-}
-
-template <class E>
-void must(std::expected<void, E> result, const char* what) {
-  if (!result) throw std::system_error(std::error_code(result.error()), what);
-}
 
 std::size_t open_descriptors() {
   std::size_t count = 0;

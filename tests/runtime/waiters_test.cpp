@@ -27,6 +27,7 @@
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/runtime/timeout.hpp"
+#include "result_helpers.hpp"
 
 namespace rt = brigade::runtime;
 namespace net = brigade::runtime::net;
@@ -34,34 +35,14 @@ using net::SocketAddr;
 using net::TcpListener;
 using net::TcpStream;
 using namespace std::chrono_literals;
+using brigade::testing::must;
+using brigade::testing::joined;
+using brigade::testing::unless_hung;
 
 namespace {
 
 // Long enough for a loaded machine running sanitizers; only ever reached when a waiter is lost.
 constexpr auto kHang = 20s;
-
-template <class T, class E>
-T must(std::expected<T, E> result, const char* what) {
-  if (!result) throw std::system_error(std::error_code(result.error()), what);
-  return std::move(*result);
-}
-
-template <class E>
-void must(std::expected<void, E> result, const char* what) {
-  if (!result) throw std::system_error(std::error_code(result.error()), what);
-}
-
-template <class T>
-T joined(std::expected<T, rt::JoinError> result, const char* what) {
-  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().message());
-  if constexpr (!std::is_void_v<T>) return std::move(*result);
-}
-
-template <class T>
-T unless_hung(std::expected<T, rt::Elapsed> result, const char* what) {
-  if (!result) throw std::runtime_error(std::string(what) + ": hung (a waiter was lost)");
-  return std::move(*result);
-}
 
 rt::Runtime two_workers() { return rt::Builder::multi_thread().worker_threads(2).build(); }
 
