@@ -256,28 +256,19 @@ TEST_P(JoinSelectTest, JoinWithAPendingOperandSuspendsOnce) {
   EXPECT_EQ(suspensions, 1);
 }
 
-rt::Task<int> select_ready_over_pending(int* suspensions) {
-  CountSuspensions counted{rt::select(ready_value(3), rt::sleep(1h)), suspensions};
+// The first operand's value when it wins a select against an hour-long sleep.
+rt::Task<int> select_against_an_hour(rt::Task<int> value, int* suspensions) {
+  CountSuspensions counted{rt::select(std::move(value), rt::sleep(1h)), suspensions};
   auto first = co_await counted;
   co_return first.index() == 0 ? std::get<0>(first) : -1;
 }
 
 TEST_P(JoinSelectTest, SelectWithAnOperandReadyAtOnceContinuesWithoutSuspending) {
   int suspensions = 0;
-  EXPECT_EQ(runtime_.block_on(select_ready_over_pending(&suspensions)), 3);
+  EXPECT_EQ(runtime_.block_on(select_against_an_hour(ready_value(3), &suspensions)), 3);
   EXPECT_EQ(suspensions, 0);
-}
-
-rt::Task<int> select_pending_then_ready(int* suspensions) {
-  CountSuspensions counted{rt::select(rt::sleep(1h), value_after_yield(4)), suspensions};
-  auto first = co_await counted;
-  co_return first.index() == 1 ? std::get<1>(first) : -1;
-}
-
-// And the count means something for select too: with no operand ready, it suspends once.
-TEST_P(JoinSelectTest, SelectWithNoOperandReadySuspendsOnce) {
-  int suspensions = 0;
-  EXPECT_EQ(runtime_.block_on(select_pending_then_ready(&suspensions)), 4);
+  // The count means something for select too: with no operand ready, it suspends once.
+  EXPECT_EQ(runtime_.block_on(select_against_an_hour(value_after_yield(4), &suspensions)), 4);
   EXPECT_EQ(suspensions, 1);
 }
 
