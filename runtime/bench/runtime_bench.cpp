@@ -3,10 +3,12 @@
 // reports items_per_second: one item is one task, or one round trip.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/select.hpp"
 #include "brigade/runtime/time.hpp"
 
 namespace rt = brigade::runtime;
@@ -88,11 +90,44 @@ void BM_yield(benchmark::State& state) {
   runtime.block_on(yield_loop(&state, 10));
 }
 
+rt::Task<void> due_sleep_loop(benchmark::State* state) {
+  for (auto _ : *state) {
+    for (int i = 0; i < kBatch; ++i) co_await rt::sleep(std::chrono::milliseconds(0));
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+// Sleeps that are due at once: two reads of the runtime's clock each, no suspension.
+void BM_sleep_due(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(due_sleep_loop(&state));
+}
+
+rt::Task<void> timer_arm_cancel_loop(benchmark::State* state) {
+  for (auto _ : *state) {
+    for (int i = 0; i < kBatch; ++i) {
+      auto first = co_await rt::select(rt::sleep(std::chrono::hours(1)),
+                                       rt::sleep(std::chrono::milliseconds(0)));
+      benchmark::DoNotOptimize(first.index());
+    }
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+// A timer armed, then cancelled when the other branch wins (a timeout whose operation is
+// faster): clock reads, the wheel's insert and removal under the driver's lock.
+void BM_timer_arm_cancel(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(timer_arm_cancel_loop(&state));
+}
+
 }  // namespace
 
 BENCHMARK(BM_spawn_join)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking_seq)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_yield)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_sleep_due)->Arg(1)->UseRealTime();
+BENCHMARK(BM_timer_arm_cancel)->Arg(1)->UseRealTime();
 
 BENCHMARK_MAIN();

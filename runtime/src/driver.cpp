@@ -36,7 +36,7 @@ Driver::~Driver() { release_deregistered(); }
 
 std::uint64_t Driver::tick_now() const noexcept {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - epoch_).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - epoch_).count());
 }
 
 std::uint64_t Driver::tick_at_or_after(Clock::time_point when) const noexcept {
@@ -57,10 +57,13 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     if (auto next = wheel_.next_expiration()) wake_tick = std::min(wake_tick, *next);
     parked_until_ = wake_tick;
   }
+  // A paused clock does not move while we wait, so a timer never ends the wait: only look.
+  const bool paused = clock_.paused();
   int timeout_ms = -1;
   if (wake_tick != kNever) {
     constexpr std::uint64_t kMaxWaitMs = 60'000;
-    timeout_ms = static_cast<int>(wake_tick <= now ? 0 : std::min(wake_tick - now, kMaxWaitMs));
+    const bool look_only = wake_tick <= now || paused;
+    timeout_ms = static_cast<int>(look_only ? 0 : std::min(wake_tick - now, kMaxWaitMs));
   }
   release_deregistered();
   constexpr int kMaxEvents = 256;
@@ -79,6 +82,22 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     }
   }
   if (ready > 0) io_events_.fetch_add(static_cast<std::uint64_t>(ready), std::memory_order_relaxed);
+  // As Tokio's test-util: time jumps only when nothing at all was ready, no I/O event and no
+  // wake-up (a task woken from another thread, a spawn): those run first, at the same instant.
+  if (paused && ready == 0 && wake_tick != kNever) [[unlikely]]
+    auto_advance_to(wake_tick);
+  fire_due_timers();
+}
+
+void Driver::auto_advance_to(std::uint64_t wake_tick) noexcept {
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - epoch_);
+  const auto ticks = std::min<std::uint64_t>(wake_tick, static_cast<std::uint64_t>(room.count()));
+  clock_.advance_to(epoch_ + std::chrono::milliseconds(ticks));
+}
+
+void Driver::advance_clock(Clock::duration by) {
+  clock_.advance(by);
   fire_due_timers();
 }
 

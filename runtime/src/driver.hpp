@@ -11,6 +11,7 @@
 
 #include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/timer_node.hpp"
+#include "pausable_clock.hpp"
 #include "registration_slab.hpp"
 #include "timer_wheel.hpp"
 #include "unique_fd.hpp"
@@ -45,6 +46,11 @@ class Driver {
   void cancel_timer(TimerNode& node) noexcept;
   std::size_t timers() const;
 
+  // The clock the timers run on (paused by time::pause).
+  PausableClock& clock() noexcept { return clock_; }
+  // time::advance: moves the paused clock forward by `by` and fires the timers now due.
+  void advance_clock(Clock::duration by);
+
   // Adds `fd` (non-blocking, owned by the caller) to the epoll set, edge-triggered for both
   // directions. The registration belongs to the driver until deregister_io; null on error.
   IoRegistration* register_io(int fd, std::error_code& error);
@@ -60,6 +66,8 @@ class Driver {
   std::uint64_t tick_at_or_after(Clock::time_point when) const noexcept;
   std::uint64_t tick_now() const noexcept;
   void fire_due_timers();
+  // Paused clock, nothing ready: jump to `wake_tick` (the next timer) instead of sleeping there.
+  void auto_advance_to(std::uint64_t wake_tick) noexcept;
   void dispatch(IoRegistration& registration, std::uint32_t events) noexcept;
   void release_deregistered() noexcept;
 
@@ -80,6 +88,10 @@ class Driver {
   static constexpr std::uint64_t kNever = UINT64_MAX;
   // While parked: the tick it wakes at by itself; a timer due earlier must unpark it.
   std::uint64_t parked_until_ = kNotParked;  // guarded by timers_mutex_
+
+  // Last, so that the members above keep the layout they had before it (it is cold unless a
+  // test paused the clock).
+  PausableClock clock_{epoch_};
 };
 
 }  // namespace brigade::runtime::detail

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "brigade/runtime/detail/task_header.hpp"
@@ -50,6 +51,17 @@ class WorkStealingScheduler final : public Scheduler {
   // block_in_place: moves the calling worker's LIFO slot and local queue to the injection queue,
   // waking a parked worker for them. No-op off the workers.
   void hand_off_queued_tasks() noexcept;
+
+  // Runs `wake` as if the driver (not the running task) woke the tasks it wakes: they queue in
+  // order behind the others instead of taking turns in the LIFO slot. time::advance fires its
+  // timers through it so that they run in deadline order.
+  template <class F>
+  void wake_as_driver(F&& wake) {
+    Worker* worker = current_worker();
+    const bool was_running = worker != nullptr && std::exchange(worker->running_task, false);
+    wake();
+    if (worker != nullptr) worker->running_task = was_running;
+  }
 
   std::size_t workers() const noexcept { return workers_.size(); }
   void fill_metrics(RuntimeMetrics& metrics) const;

@@ -5,6 +5,16 @@
 
 namespace brigade::runtime {
 
+namespace detail {
+
+Clock::time_point detached_clock_now() noexcept {
+  RuntimeCore* core = current_runtime();
+  if (core == nullptr) return std::chrono::steady_clock::now();
+  return core->driver().clock().now();
+}
+
+}  // namespace detail
+
 Sleep::Sleep(Clock::time_point deadline) noexcept { node_.when = deadline; }
 
 Sleep::Sleep(Sleep&& other) noexcept { node_.when = other.node_.when; }
@@ -37,6 +47,41 @@ void YieldNow::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   armed_ = true;
   waiter_.task->yield_now(waiter_);
 }
+
+namespace time {
+namespace {
+
+detail::RuntimeCore& expect_pausable_runtime(const char* what) {
+  detail::RuntimeCore& core = detail::expect_current_runtime();
+  if (core.flavor() != RuntimeOptions::Flavor::current_thread) detail::fail_misuse(what);
+  return core;
+}
+
+}  // namespace
+
+void pause() {
+  expect_pausable_runtime(
+      "time::pause needs a current-thread runtime (on the multi-thread flavor, workers would "
+      "auto-advance the clock while others still have work)")
+      .driver()
+      .clock()
+      .pause();
+}
+
+void resume() {
+  expect_pausable_runtime("time::resume needs a current-thread runtime").driver().clock().resume();
+}
+
+void Advance::await_suspend(std::coroutine_handle<> awaiting) {
+  detail::RuntimeCore& core =
+      expect_pausable_runtime("time::advance needs a current-thread runtime");
+  // The woken tasks queue in deadline order, as when the driver fires them; this task then
+  // yields behind them, so they have run by the time it continues.
+  core.scheduler().wake_as_driver([&] { core.driver().advance_clock(by_); });
+  yield_.await_suspend(awaiting);
+}
+
+}  // namespace time
 
 Interval::Interval(Clock::duration period, MissedTickBehavior behavior) noexcept
     : period_(period), behavior_(behavior), next_(Clock::now()) {

@@ -4,12 +4,12 @@
 // ("the other task ran N times before the busy one finished"), never a duration.
 #include "brigade/runtime/coop.hpp"
 
+#include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
@@ -151,8 +151,19 @@ rt::Task<void> drain(TcpStream* stream, std::size_t total, std::size_t chunk,
 
 std::size_t queued_bytes(int fd) {
   int available = 0;
-  if (::ioctl(fd, FIONREAD, &available) != 0) throw std::system_error(errno, std::generic_category());
+  if (::ioctl(fd, FIONREAD, &available) != 0)
+    throw std::system_error(errno, std::generic_category());
   return static_cast<std::size_t>(available);
+}
+
+// Sent but not yet acknowledged by the peer: the send queue less what was never sent.
+std::size_t unacknowledged_bytes(int fd) {
+  int queued = 0;
+  int unsent = 0;
+  if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || ::ioctl(fd, SIOCOUTQNSD, &unsent) != 0) {
+    throw std::system_error(errno, std::generic_category(), "SIOCOUTQ");
+  }
+  return static_cast<std::size_t>(queued - unsent);
 }
 
 rt::Task<BusyReaderOutcome> busy_reader() {
@@ -164,23 +175,18 @@ rt::Task<BusyReaderOutcome> busy_reader() {
   // Fill the connection: send from the client until the kernel takes no more.
   const std::vector<std::byte> block(1 << 16, std::byte{0x42});
   for (;;) {
-    const ssize_t sent = ::send(client.native_handle(), block.data(), block.size(),
-                                MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t sent =
+        ::send(client.native_handle(), block.data(), block.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "send");
     }
   }
-  // Wait until the receive queue stops growing; what it holds then is readable without waiting.
-  std::size_t previous = 0;
-  for (int stable = 0; stable < 3;) {
-    co_await rt::sleep(2ms);
-    const std::size_t now = queued_bytes(server.native_handle());
-    stable = now == previous ? stable + 1 : 0;
-    previous = now;
-  }
-  out.available = previous;
+  // Once the server's kernel acknowledged everything sent, it is all in the receive queue:
+  // readable without waiting.
+  while (unacknowledged_bytes(client.native_handle()) != 0) co_await rt::yield_now();
+  out.available = queued_bytes(server.native_handle());
   if (out.available == 0) throw std::runtime_error("nothing queued");
   // About 4096 reads: far more than one budget.
   const std::size_t chunk = std::max<std::size_t>(1, out.available / 4096);
@@ -291,9 +297,9 @@ TEST_P(CoopTest, SleepingTaskKeepsTicksWhileReaderAlwaysHasData) {
   writer.join();  // the stream is closed: its sends fail now
   ::close(listening);
 
-  EXPECT_FALSE(out.reader_hit_the_cap) << "the sleeper starved: " << out.sleeps_done_when_reader_stopped
-                                       << " of " << kRounds << " sleeps after " << out.received
-                                       << " bytes";
+  EXPECT_FALSE(out.reader_hit_the_cap)
+      << "the sleeper starved: " << out.sleeps_done_when_reader_stopped << " of " << kRounds
+      << " sleeps after " << out.received << " bytes";
   EXPECT_EQ(out.sleeps_done_when_reader_stopped, kRounds);
   EXPECT_GT(out.received, 0u);
   RecordProperty("bytes_read_while_sleeping", std::to_string(out.received));

@@ -23,6 +23,7 @@
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/time.hpp"
+#include "runtime_core.hpp"  // white box: the driver's count of armed timers
 
 namespace rt = brigade::runtime;
 using namespace std::chrono_literals;
@@ -253,6 +254,36 @@ TEST_P(JoinSelectTest, JoinWithAPendingOperandSuspendsOnce) {
   int suspensions = 0;
   EXPECT_EQ(runtime_.block_on(join_one_pending(&suspensions)), std::make_tuple(1, 2));
   EXPECT_EQ(suspensions, 1);
+}
+
+// The first operand's value when it wins a select against an hour-long sleep.
+rt::Task<int> select_against_an_hour(rt::Task<int> value, int* suspensions) {
+  CountSuspensions counted{rt::select(std::move(value), rt::sleep(1h)), suspensions};
+  auto first = co_await counted;
+  co_return first.index() == 0 ? std::get<0>(first) : -1;
+}
+
+TEST_P(JoinSelectTest, SelectWithAnOperandReadyAtOnceContinuesWithoutSuspending) {
+  int suspensions = 0;
+  EXPECT_EQ(runtime_.block_on(select_against_an_hour(ready_value(3), &suspensions)), 3);
+  EXPECT_EQ(suspensions, 0);
+  // The count means something for select too: with no operand ready, it suspends once.
+  EXPECT_EQ(runtime_.block_on(select_against_an_hour(value_after_yield(4), &suspensions)), 4);
+  EXPECT_EQ(suspensions, 1);
+}
+
+rt::Task<int> join_all_ready_at_once(int* suspensions) {
+  std::vector<rt::Task<int>> operands;
+  for (int i = 1; i <= 3; ++i) operands.push_back(ready_value(i));
+  CountSuspensions counted{rt::join_all(std::move(operands)), suspensions};
+  const std::vector<int> values = co_await counted;
+  co_return values.size() == 3 ? values[0] + values[1] + values[2] : -1;
+}
+
+TEST_P(JoinSelectTest, JoinAllOfOperandsReadyAtOnceContinuesWithoutSuspending) {
+  int suspensions = 0;
+  EXPECT_EQ(runtime_.block_on(join_all_ready_at_once(&suspensions)), 6);
+  EXPECT_EQ(suspensions, 0);
 }
 
 // --- join_all ------------------------------------------------------------------------------------
@@ -513,22 +544,20 @@ struct CountOnDestroy {
   ~CountOnDestroy() { count->fetch_add(1); }
 };
 
-rt::Task<void> guarded_forever(std::atomic<int>* started, std::atomic<int>* destroyed) {
+rt::Task<void> guarded_forever(std::atomic<int>* destroyed) {
   CountOnDestroy guard{destroyed};
-  started->fetch_add(1);
   co_await rt::sleep(1h);
 }
 
-rt::Task<void> pending_combinators(std::atomic<int>* started, std::atomic<int>* destroyed) {
-  co_await rt::join(
-      guarded_forever(started, destroyed),
-      rt::select(guarded_forever(started, destroyed), guarded_forever(started, destroyed)));
+rt::Task<void> pending_combinators(std::atomic<int>* destroyed) {
+  co_await rt::join(guarded_forever(destroyed),
+                    rt::select(guarded_forever(destroyed), guarded_forever(destroyed)));
 }
 
 rt::Task<bool> abort_while_pending(std::atomic<int>* destroyed) {
-  std::atomic<int> started{0};
-  auto handle = rt::spawn(pending_combinators(&started, destroyed));
-  while (started.load() < 3) co_await rt::sleep(1ms);  // every branch waits in its sleep
+  auto handle = rt::spawn(pending_combinators(destroyed));
+  // Until every branch waits in its sleep: three timers armed.
+  while (rt::detail::current_runtime()->driver().timers() < 3) co_await rt::yield_now();
   handle.abort();
   auto outcome = co_await handle;
   co_return !outcome.has_value() && outcome.error().is_cancelled();

@@ -3,19 +3,20 @@
 //
 // With only a couple of descriptors free, clients connect (their sockets were made beforehand);
 // the listener accepts while it can, then accept4 fails with EMFILE while connections wait in the
-// backlog. The accept task must neither die nor spin: accept4 calls are counted (this file
-// interposes accept4) and must stay few over a pause, and the process's CPU time over that pause
-// must stay a fraction of it. Once descriptors are freed, every waiting connection is accepted
-// and works.
+// backlog. The accept task must neither die nor spin: on a paused clock (time::pause), it must
+// wait out a backoff between tries, so that half a second of paused time, moved by auto-advance
+// from one timer to the next, sees only a handful of accept4 calls (this file interposes accept4
+// to count them); a task that retried without waiting would keep the runtime busy and the clock
+// still. Once descriptors are freed, every waiting connection is accepted within the longest
+// backoff, and works.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,7 +32,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -106,6 +106,7 @@ rt::Task<void> accept_loop(TcpListener listener, ServerState* state) {
 }
 
 rt::Task<SocketAddr> start_server(ServerState* state) {
+  rt::time::pause();
   auto listener = must(TcpListener::bind(SocketAddr::ipv4_loopback(0)), "bind");
   const auto address = must(listener.local_addr(), "local_addr");
   state->task = rt::spawn(accept_loop(std::move(listener), state));
@@ -126,23 +127,31 @@ int highest_open_descriptor() {
   return highest;
 }
 
-std::chrono::nanoseconds cpu_time() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  const auto to_ns = [](const timeval& tv) {
-    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-  };
-  return to_ns(usage.ru_utime) + to_ns(usage.ru_stime);
+struct Shortage {
+  int accepted_before = 0;
+  std::uint64_t emfile_before = 0;
+  std::uint64_t calls_during = 0;
+  int accepted_during = 0;
+};
+
+// The listener takes what it has descriptors for and runs into EMFILE (no time passes for that);
+// then half a second of paused time passes.
+rt::Task<Shortage> through_the_shortage(ServerState* state, int free) {
+  Shortage out;
+  while (state->accepted.load() < free || accept4_emfile.load() == 0) co_await rt::yield_now();
+  out.accepted_before = state->accepted.load();
+  out.emfile_before = accept4_emfile.load();
+  const auto calls_before = accept4_calls.load();
+  co_await rt::sleep(500ms);
+  out.calls_during = accept4_calls.load() - calls_before;
+  out.accepted_during = state->accepted.load();
+  co_return out;
 }
 
-// Polls `done` every few milliseconds, at most `limit` times; true once it holds.
-template <class Predicate>
-bool wait_for(Predicate done, int limit = 2000) {
-  for (int i = 0; i < limit; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return done();
+// The accept loop retries within its longest backoff (1 s) once descriptors are back.
+rt::Task<int> after_the_longest_backoff(ServerState* state) {
+  co_await rt::sleep(1s);
+  co_return state->accepted.load();
 }
 
 // Restores the descriptor limit and closes what the test opened, whatever happens.
@@ -167,7 +176,8 @@ TEST(NetFdExhaustion, AcceptLoopSurvivesEmfileWithoutSpinning) {
   Cleanup cleanup;
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &cleanup.original), 0);
 
-  auto runtime = rt::Builder::multi_thread().worker_threads(2).build();
+  // Current-thread: the flavor whose clock a test can pause.
+  auto runtime = rt::Builder::current_thread().build();
   ServerState state;
   const SocketAddr address = runtime.block_on(start_server(&state));
 
@@ -213,23 +223,14 @@ TEST(NetFdExhaustion, AcceptLoopSurvivesEmfileWithoutSpinning) {
         << std::strerror(errno);
   }
 
-  // The listener takes what it has descriptors for, then runs into EMFILE.
-  ASSERT_TRUE(wait_for([&] { return state.accepted.load() == kFree; }))
-      << "accepted " << state.accepted.load();
-  ASSERT_TRUE(wait_for([] { return accept4_emfile.load() > 0; }))
-      << "accept4 never failed with EMFILE (" << accept4_calls.load() << " calls)";
-
-  // While nothing can be accepted, the task waits: few accept4 calls, little CPU.
-  const auto calls_before = accept4_calls.load();
-  const auto cpu_before = cpu_time();
-  const auto wall_before = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(500ms);
-  const auto calls_during = accept4_calls.load() - calls_before;
-  const auto cpu_during = cpu_time() - cpu_before;
-  const auto wall_during = std::chrono::steady_clock::now() - wall_before;
-  EXPECT_LE(calls_during, 50u) << "the accept loop spins on EMFILE";
-  EXPECT_LT(cpu_during, wall_during / 2) << "the process burned CPU while the accept loop waited";
-  EXPECT_EQ(state.accepted.load(), kFree);
+  // While nothing can be accepted, the task waits between tries: with a backoff doubling from
+  // 5 ms, 500 ms of paused time holds six tries (at 5, 15, 35, 75, 155 and 315 ms).
+  const Shortage shortage = runtime.block_on(through_the_shortage(&state, kFree));
+  EXPECT_EQ(shortage.accepted_before, kFree);
+  EXPECT_GT(shortage.emfile_before, 0u);
+  EXPECT_GE(shortage.calls_during, 1u) << "the accept loop gave up retrying";
+  EXPECT_LE(shortage.calls_during, 8u) << "the accept loop retries without backing off";
+  EXPECT_EQ(shortage.accepted_during, kFree);
   {
     std::lock_guard guard(state.mutex);
     EXPECT_EQ(state.error, "");
@@ -239,8 +240,8 @@ TEST(NetFdExhaustion, AcceptLoopSurvivesEmfileWithoutSpinning) {
   for (const int fd : placeholders) ::close(fd);
   cleanup.fds.resize(cleanup.fds.size() - placeholders.size());
   placeholders.clear();
-  ASSERT_TRUE(wait_for([&] { return state.accepted.load() == kClients; }))
-      << "accepted " << state.accepted.load() << " of " << kClients << " after the shortage";
+  ASSERT_EQ(runtime.block_on(after_the_longest_backoff(&state)), kClients)
+      << "not every waiting connection was accepted after the shortage";
   for (int i = 0; i < kClients; ++i) {
     char greeting[2] = {};
     ASSERT_EQ(::recv(clients[i], greeting, sizeof greeting, MSG_WAITALL), 2)

@@ -470,7 +470,12 @@ rt::Task<int> recv_flagged(mpsc::Receiver<int>* rx, std::shared_ptr<std::atomic<
   co_return (co_await rx->recv()).value_or(-1);
 }
 
-rt::Task<void> abort_receivers_racing_sends() {
+struct RaceOutcomes {
+  int first = 0;   // the abort came too late: the operation completed
+  int second = 0;  // the abort won
+};
+
+rt::Task<RaceOutcomes> abort_receivers_racing_sends() {
   int delivered = 0;
   int returned = 0;
   for (int round = 0; round < 200; ++round) {
@@ -497,11 +502,15 @@ rt::Task<void> abort_receivers_racing_sends() {
     EXPECT_EQ(tx.capacity(), 1U);
   }
   EXPECT_EQ(delivered + returned, 200);
+  co_return RaceOutcomes{delivered, returned};
 }
 
 TEST(MpscCancel, AbortingAReceiverRacingASendLosesNothing) {
   auto runtime = make_runtime();
-  runtime.block_on(abort_receivers_racing_sends());
+  const auto outcomes = runtime.block_on(abort_receivers_racing_sends());
+  // Both sides of the race were run, not only one of them 200 times.
+  EXPECT_GT(outcomes.first, 0) << "no receiver got its value before the abort";
+  EXPECT_GT(outcomes.second, 0) << "no abort landed before the receiver resumed";
 }
 
 rt::Task<int> send_flagged(mpsc::Sender<int> tx, int value,
@@ -510,7 +519,8 @@ rt::Task<int> send_flagged(mpsc::Sender<int> tx, int value,
   co_return (co_await tx.send(value)).has_value() ? value : -1;
 }
 
-rt::Task<void> abort_senders_racing_grants() {
+rt::Task<RaceOutcomes> abort_senders_racing_grants() {
+  RaceOutcomes outcomes;
   for (int round = 0; round < 200; ++round) {
     auto [tx, rx] = mpsc::channel<int>(1);
     EXPECT_TRUE(tx.try_send(0).has_value());
@@ -530,8 +540,10 @@ rt::Task<void> abort_senders_racing_grants() {
     if (first_joined.has_value()) {
       EXPECT_EQ(*first_joined, 1);
       expected.push_back(1);
+      ++outcomes.first;
     } else {
       EXPECT_TRUE(first_joined.error().is_cancelled());
+      ++outcomes.second;
     }
     expected.push_back(2);
     // Whatever the aborted one had (a place in line, a granted slot, a sent value), the other
@@ -546,11 +558,14 @@ rt::Task<void> abort_senders_racing_grants() {
     EXPECT_EQ(rx.try_recv().error(), mpsc::TryRecvError::empty);
     EXPECT_EQ(tx.capacity(), 1U);
   }
+  co_return outcomes;
 }
 
 TEST(MpscCancel, AbortingASenderRacingAGrantLosesNothing) {
   auto runtime = make_runtime();
-  runtime.block_on(abort_senders_racing_grants());
+  const auto outcomes = runtime.block_on(abort_senders_racing_grants());
+  EXPECT_GT(outcomes.first, 0) << "no sender got its value through before the abort";
+  EXPECT_GT(outcomes.second, 0) << "no abort landed while the sender waited";
 }
 
 }  // namespace

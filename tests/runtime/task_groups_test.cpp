@@ -226,8 +226,10 @@ rt::Task<TrackerOutcome> tracker_waits_for_closed_and_empty() {
   out.len_while_running = tracker.len();
   aborted.abort();
   for (auto& tx : go) static_cast<void>(tx.send(0));
-  // Not closed: wait() must not complete even once the tasks are done.
-  auto early = co_await rt::select(tracker.wait(), rt::sleep(30ms));
+  // Not closed: wait() must not complete even once the tasks are done (they are, once none is
+  // tracked any more; a select is biased to its first operand).
+  while (tracker.len() != 0) co_await rt::yield_now();
+  auto early = co_await rt::select(tracker.wait(), rt::sleep(0ms));
   out.wait_done_before_close = early.index() == 0;
   tracker.close();
   if (!co_await rt::timeout(kHang, tracker.wait())) throw std::runtime_error("wait hung");

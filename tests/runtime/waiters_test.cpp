@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "brigade/runtime/detail/testing.hpp"
 #include "brigade/runtime/join.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/net/tcp.hpp"
@@ -24,6 +25,7 @@
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/spawn.hpp"
 #include "brigade/runtime/sync/mpsc.hpp"
+#include "brigade/runtime/sync/oneshot.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/runtime/timeout.hpp"
@@ -35,8 +37,8 @@ using net::SocketAddr;
 using net::TcpListener;
 using net::TcpStream;
 using namespace std::chrono_literals;
-using brigade::testing::must;
 using brigade::testing::joined;
+using brigade::testing::must;
 using brigade::testing::unless_hung;
 
 namespace {
@@ -63,6 +65,12 @@ std::span<const std::byte> as_bytes(std::string_view text) {
   return std::as_bytes(std::span(text.data(), text.size()));
 }
 
+// Until `count` tasks wait on the socket (as `waiting` counts them): each found it not ready.
+rt::Task<void> until_waiting(rt::detail::IoRegistration& io, std::size_t count,
+                             std::size_t (*waiting)(rt::detail::IoRegistration&) noexcept) {
+  while (waiting(io) < count) co_await rt::yield_now();
+}
+
 // ---- acceptors sharing one listener ------------------------------------------------------------
 
 rt::Task<bool> accept_once(TcpListener* listener) {
@@ -76,8 +84,9 @@ rt::Task<std::size_t> four_acceptors_four_connections() {
   const auto address = must(listener.local_addr(), "local_addr");
   std::vector<rt::JoinHandle<bool>> acceptors;
   for (int i = 0; i < 4; ++i) acceptors.push_back(rt::spawn(accept_once(&listener)));
-  // Lets them all wait first: not needed for the outcome, but a lost waiter then shows at once.
-  co_await rt::sleep(20ms);
+  // All four wait before the first connection arrives: a lost waiter then shows at once.
+  co_await until_waiting(rt::detail::SocketInternals::registration(listener), 4,
+                         rt::detail::waiting_readers);
   std::vector<TcpStream> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(must(co_await TcpStream::connect(address), "c"));
   std::size_t accepted = 0;
@@ -160,8 +169,9 @@ rt::Task<std::size_t> three_tasks_await_readable() {
   auto pair = co_await connected_pair();
   std::vector<rt::JoinHandle<bool>> waiters;
   for (int i = 0; i < 3; ++i) waiters.push_back(rt::spawn(wait_readable(&pair.client)));
-  // Lets them all wait first: not needed for the outcome, but a lost waiter then shows at once.
-  co_await rt::sleep(20ms);
+  // All three wait before the data arrives: a lost waiter then shows at once.
+  co_await until_waiting(rt::detail::SocketInternals::registration(pair.client), 3,
+                         rt::detail::waiting_readers);
   must(co_await pair.server.write(as_bytes("x")), "write");
   std::size_t woken = 0;
   for (auto& waiter : waiters) {
@@ -197,8 +207,9 @@ rt::Task<std::size_t> three_tasks_await_writable() {
   }
   std::vector<rt::JoinHandle<bool>> waiters;
   for (int i = 0; i < 3; ++i) waiters.push_back(rt::spawn(wait_writable(&pair.client)));
-  // Lets them all wait first: not needed for the outcome, but a lost waiter then shows at once.
-  co_await rt::sleep(20ms);
+  // All three wait before the buffer drains: a lost waiter then shows at once.
+  co_await until_waiting(rt::detail::SocketInternals::registration(pair.client), 3,
+                         rt::detail::waiting_writers);
   // The server reads everything: the client's buffer empties and it turns writable.
   auto drainer = rt::spawn(read_to_end(&pair.server));
   std::size_t woken = 0;
@@ -224,12 +235,14 @@ struct ReadAndReadable {
 rt::Task<ReadAndReadable> read_joined_with_readable() {
   auto pair = co_await connected_pair();
   std::array<std::byte, 16> buffer;
-  auto sender = [](TcpStream* server) -> rt::Task<void> {
-    co_await rt::sleep(20ms);
+  // The data comes once both the read and readable() wait for it (two waiters on the stream).
+  auto sender = [](TcpStream* server, rt::detail::IoRegistration* client) -> rt::Task<void> {
+    co_await until_waiting(*client, 2, rt::detail::waiting_readers);
     must(co_await server->write(as_bytes("abc")), "write");
     must(server->shutdown(TcpStream::Shutdown::write), "shutdown");
   };
-  auto send = rt::spawn(sender(&pair.server));
+  auto send =
+      rt::spawn(sender(&pair.server, &rt::detail::SocketInternals::registration(pair.client)));
   auto [read, readable] = unless_hung(
       co_await rt::timeout(kHang, rt::join(pair.client.read(buffer), pair.client.readable())),
       "join(read, readable)");
@@ -251,10 +264,17 @@ rt::Task<int> slow_value() {
   co_return 7;
 }
 
+rt::Task<int> value_when_told(rt::oneshot::Receiver<int> told) {
+  co_return (co_await told).value();
+}
+
 rt::Task<int> handle_outlives_a_lost_select() {
-  auto handle = rt::spawn(slow_value());
+  auto [tell, told] = rt::oneshot::channel<int>();
+  auto handle = rt::spawn(value_when_told(std::move(told)));
+  // The task cannot finish before it is told: the sleep wins whatever the timing.
   auto first = co_await rt::select(handle, rt::sleep(1ms));
   if (first.index() != 1) throw std::logic_error("the sleep should have won");
+  static_cast<void>(tell.send(7));
   auto value = co_await handle;  // the select only borrowed it
   if (handle.id() != 0) throw std::logic_error("an awaited handle should be empty");
   co_return joined(std::move(value), "join");

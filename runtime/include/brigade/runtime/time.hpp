@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 
@@ -9,7 +10,32 @@
 
 namespace brigade::runtime {
 
-using Clock = std::chrono::steady_clock;
+namespace detail {
+
+// How many runtimes have a clock a test paused (time::pause) at some point; while none has, the
+// runtime's clock is exactly steady_clock.
+extern std::atomic<unsigned> detached_clocks;
+// The current runtime's clock (paused, or running ahead after a resume); steady_clock off runtimes.
+std::chrono::steady_clock::time_point detached_clock_now() noexcept;
+
+}  // namespace detail
+
+// The runtime's clock (Tokio's time::Instant): std::chrono::steady_clock, with the same time
+// points, unless a test paused the current runtime's clock (time::pause below).
+struct Clock {
+  using rep = std::chrono::steady_clock::rep;
+  using period = std::chrono::steady_clock::period;
+  using duration = std::chrono::steady_clock::duration;
+  using time_point = std::chrono::steady_clock::time_point;
+  static constexpr bool is_steady = true;
+
+  static time_point now() noexcept {
+    if (detail::detached_clocks.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+      return detail::detached_clock_now();
+    }
+    return std::chrono::steady_clock::now();
+  }
+};
 
 // Completes at or after its deadline (never before: the timer wheel rounds up to the next
 // millisecond). Awaiting it suspends the task; destroying it unawaited or while suspended
@@ -74,6 +100,45 @@ class [[nodiscard]] YieldNow {
 };
 
 inline YieldNow yield_now() noexcept { return {}; }
+
+// A clock tests can pause (Tokio's test-util: tokio::time::pause, advance, resume). Current-thread
+// flavor only, called from one of the runtime's tasks; misuse terminates with a message. While
+// paused, Clock::now() stands still, and whenever the runtime has no task to run and no I/O event
+// or wake-up is ready, the driver moves the clock straight to the next timer instead of sleeping
+// (auto-advance): a one-hour sleep completes at once, and timers still fire in deadline order.
+namespace time {
+
+// Freezes the current runtime's clock (on a whole millisecond of the timer wheel).
+void pause();
+// Lets the clock run at the real rate again, from the instant it was left at.
+void resume();
+
+// Awaiting it moves the paused clock forward by `by`, fires every timer that became due (in
+// deadline order) and lets the tasks they woke run before it completes. Timers due later than
+// the new instant do not fire.
+class [[nodiscard]] Advance {
+ public:
+  explicit Advance(Clock::duration by) noexcept : by_(by) {}
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> awaiting);
+  void await_resume() noexcept { yield_.await_resume(); }
+
+ private:
+  Clock::duration by_;
+  YieldNow yield_;
+};
+
+template <class Rep, class Period>
+Advance advance(std::chrono::duration<Rep, Period> by) noexcept {
+  // Saturates like sleep(): an advance too large for the clock's unit goes as far as it can.
+  const auto most = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(
+      Clock::duration::max() - Clock::duration(1));
+  if (by >= most) return Advance(Clock::duration::max());
+  return Advance(std::chrono::ceil<Clock::duration>(by));
+}
+
+}  // namespace time
 
 // What an Interval does when ticks were missed because the task was busy (as in Tokio).
 enum class MissedTickBehavior {

@@ -15,6 +15,10 @@
 #include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/task.hpp"
 
+namespace brigade::runtime::detail {
+struct SocketInternals;  // detail/testing.hpp
+}  // namespace brigade::runtime::detail
+
 namespace brigade::runtime::net {
 
 // A TCP connection. Operations wait for readiness on the runtime's driver; any number of them
@@ -122,6 +126,7 @@ class TcpStream {
 
  private:
   friend class TcpListener;
+  friend struct detail::SocketInternals;
 
   detail::IoHandle io_;
 };
@@ -195,6 +200,7 @@ class TcpListener {
 
  private:
   explicit TcpListener(detail::IoHandle io) noexcept : io_(std::move(io)) {}
+  friend struct detail::SocketInternals;
 
   detail::IoHandle io_;
 };
