@@ -69,6 +69,7 @@ class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
 
   bool submit(TaskHeader* task, bool enforce_limit) noexcept;
   void shutdown(std::optional<Clock::time_point> deadline) noexcept;
+  const Options& options() const noexcept { return options_; }
 
   // Copies of the guarded counters, so metric readers never take the lock.
   std::atomic<std::size_t> threads_metric{0};
@@ -333,6 +334,8 @@ void BlockingPool::schedule(TaskHeader* task) noexcept {
   cancel(task);  // shut down, or no thread can run it: finish it rather than leak it
 }
 
-void BlockingPool::task_completed(TaskHeader* /*task*/) noexcept {}
+void BlockingPool::task_completed(TaskHeader* /*task*/) noexcept {
+  if (shared_->options().on_task_completed) shared_->options().on_task_completed();
+}
 
 }  // namespace brigade::runtime::detail

@@ -29,6 +29,8 @@ class BlockingPool final : public Scheduler {
     // Run on each pool thread before its first task and after its last; must not throw.
     std::function<void()> on_thread_start;
     std::function<void()> on_thread_stop;
+    // Run once per task when it completes (ran, cancelled or rejected); must not throw.
+    std::function<void()> on_task_completed;
   };
 
   explicit BlockingPool(Options options);

@@ -57,12 +57,15 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     if (auto next = wheel_.next_expiration()) wake_tick = std::min(wake_tick, *next);
     parked_until_ = wake_tick;
   }
-  // A paused clock does not move while we wait, so a timer never ends the wait: only look.
-  const bool paused = clock_.paused();
+  // A paused clock does not move while we wait, so a timer never ends the wait: only look, then
+  // auto-advance. While a blocking job holds auto-advance back, wait as long as the timer would
+  // in real time (Tokio's rule); the job's end unparks us.
+  const bool auto_advance =
+      clock_.paused() && auto_advance_inhibitors_.load(std::memory_order_acquire) == 0;
   int timeout_ms = -1;
   if (wake_tick != kNever) {
     constexpr std::uint64_t kMaxWaitMs = 60'000;
-    const bool look_only = wake_tick <= now || paused;
+    const bool look_only = wake_tick <= now || auto_advance;
     timeout_ms = static_cast<int>(look_only ? 0 : std::min(wake_tick - now, kMaxWaitMs));
   }
   release_deregistered();
@@ -84,7 +87,7 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
   if (ready > 0) io_events_.fetch_add(static_cast<std::uint64_t>(ready), std::memory_order_relaxed);
   // As Tokio's test-util: time jumps only when nothing at all was ready, no I/O event and no
   // wake-up (a task woken from another thread, a spawn): those run first, at the same instant.
-  if (paused && ready == 0 && wake_tick != kNever) [[unlikely]]
+  if (auto_advance && ready == 0 && wake_tick != kNever) [[unlikely]]
     auto_advance_to(wake_tick);
   fire_due_timers();
 }
@@ -94,6 +97,16 @@ void Driver::auto_advance_to(std::uint64_t wake_tick) noexcept {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - epoch_);
   const auto ticks = std::min<std::uint64_t>(wake_tick, static_cast<std::uint64_t>(room.count()));
   clock_.advance_to(epoch_ + std::chrono::milliseconds(ticks));
+}
+
+void Driver::inhibit_auto_advance() noexcept {
+  auto_advance_inhibitors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Driver::allow_auto_advance() noexcept {
+  if (auto_advance_inhibitors_.fetch_sub(1, std::memory_order_acq_rel) == 1 && clock_.paused()) {
+    unpark();
+  }
 }
 
 void Driver::advance_clock(Clock::duration by) {

@@ -50,6 +50,12 @@ class Driver {
   PausableClock& clock() noexcept { return clock_; }
   // time::advance: moves the paused clock forward by `by` and fires the timers now due.
   void advance_clock(Clock::duration by);
+  // A spawn_blocking job from its submission to its completion holds auto-advance back, as in
+  // Tokio: the job is real time passing that a paused clock cannot see, so a timeout around it
+  // must not fire at once. Any thread; the last allow unparks a paused driver so that it looks
+  // again.
+  void inhibit_auto_advance() noexcept;
+  void allow_auto_advance() noexcept;
 
   // Adds `fd` (non-blocking, owned by the caller) to the epoll set, edge-triggered for both
   // directions. The registration belongs to the driver until deregister_io; null on error.
@@ -92,6 +98,7 @@ class Driver {
   // Last, so that the members above keep the layout they had before it (it is cold unless a
   // test paused the clock).
   PausableClock clock_{epoch_};
+  std::atomic<std::size_t> auto_advance_inhibitors_{0};
 };
 
 }  // namespace brigade::runtime::detail

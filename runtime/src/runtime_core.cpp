@@ -45,6 +45,7 @@ BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCor
     tls_runtime = nullptr;
     tls_blocking_owner.reset();
   };
+  out.on_task_completed = [core] { core->driver().allow_auto_advance(); };
   return out;
 }
 
@@ -68,7 +69,10 @@ Scheduler* task_scheduler(RuntimeCore& core) noexcept { return &core.scheduler()
 Scheduler* blocking_scheduler(RuntimeCore& core) noexcept { return &core.blocking(); }
 
 void submit_task(RuntimeCore& core, TaskHeader* task) noexcept { core.scheduler().spawn(task); }
+// Every blocking cell comes here once and completes once (run, cancelled or rejected), which is
+// what pairs the inhibit with the pool's on_task_completed.
 bool submit_blocking(RuntimeCore& core, TaskHeader* task) noexcept {
+  core.driver().inhibit_auto_advance();
   return core.blocking().submit(task);
 }
 

@@ -2,7 +2,8 @@
 // clock an hour-long sleep completes at once by auto-advance, timers and timeouts fire in
 // deadline order at exactly their instants, advance(d) fires the timers due within d and no
 // later one, intervals tick on the paused clock, I/O still wakes tasks, and an I/O event that is
-// ready runs before the clock jumps. Misuse terminates with a message.
+// ready runs before the clock jumps, and a spawn_blocking job holds auto-advance back until it
+// ends. Misuse terminates with a message.
 //
 // Every instant is compared exactly: the paused clock moves only when the runtime moves it.
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -235,6 +237,46 @@ TEST(TimePause, ReadyIoRunsBeforeTheClockAutoAdvances) {
   EXPECT_TRUE(report.read_won) << "auto-advance jumped to the hour over a pending read";
   EXPECT_EQ(report.received, 4u);
   EXPECT_EQ(report.clock_moved, 0ms);
+}
+
+struct BlockingJobReport {
+  bool timed_out = true;
+  int value = 0;
+  Clock::duration clock_moved_during_job{};
+  Clock::duration hour_sleep_took{};
+};
+
+// A spawn_blocking job is real time passing that the paused clock cannot see: until it ends,
+// auto-advance must not jump to the timeout's deadline (Tokio's rule). Once it has ended, the
+// clock auto-advances again.
+rt::Task<BlockingJobReport> timeout_around_a_blocking_job() {
+  rt::time::pause();
+  const Clock::time_point start = Clock::now();
+  auto job = rt::spawn_blocking([] {
+    std::this_thread::sleep_for(50ms);  // the behaviour under test: a job that takes real time
+    return 7;
+  });
+  auto bounded = rt::timeout(1h, std::move(job));
+  auto outcome = co_await std::move(bounded);
+  BlockingJobReport report;
+  report.clock_moved_during_job = Clock::now() - start;
+  if (outcome) {
+    report.timed_out = false;
+    report.value = joined(std::move(*outcome), "blocking job");
+  }
+  const Clock::time_point before_sleep = Clock::now();
+  co_await rt::sleep(1h);
+  report.hour_sleep_took = Clock::now() - before_sleep;
+  co_return report;
+}
+
+TEST(TimePause, ABlockingJobHoldsAutoAdvanceBack) {
+  auto runtime = rt::Builder::current_thread().build();
+  const auto report = runtime.block_on(timeout_around_a_blocking_job());
+  EXPECT_FALSE(report.timed_out) << "auto-advance fired the timeout while the job ran";
+  EXPECT_EQ(report.value, 7);
+  EXPECT_EQ(report.clock_moved_during_job, 0ms);
+  EXPECT_EQ(report.hour_sleep_took, 1h) << "auto-advance stayed held back after the job";
 }
 
 struct ResumeReport {
