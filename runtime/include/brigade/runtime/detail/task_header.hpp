@@ -117,6 +117,9 @@ class TaskHeader {
   // Which outcome JoinState holds (0 while running). Kept here, in the header's padding, so that
   // the outcome itself needs no discriminant of its own.
   std::uint8_t outcome_tag_ = 0;
+  // For a cell whose root frame shares its allocation (SpawnedCell): the bytes in front of the
+  // cell set aside for that frame, 0 when the cell was allocated alone. Also in the padding.
+  std::uint16_t frame_room_ = 0;
 
  private:
   Waiter* pop_ready_locked() noexcept;
