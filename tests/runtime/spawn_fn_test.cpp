@@ -166,6 +166,44 @@ TEST_P(SpawnFn, ShutdownFreesTasksThatNeverFinished) {
   EXPECT_TRUE(watch.expired());
 }
 
+rt::Task<int> plus_one(int value) {
+  co_await rt::yield_now();
+  co_return value + 1;
+}
+
+// Returns the Task of the second coroutine it creates when `detour` is set.
+rt::Task<int> detour_first(bool detour, int value) {
+  if (detour) {
+    auto discarded = plus_one(-1);
+    static_cast<void>(discarded);
+  }
+  return plus_one(value);
+}
+
+rt::Task<int> spawn_detour_twice() {
+  auto first = rt::spawn(detour_first, true, 1);
+  auto second = rt::spawn(detour_first, true, 2);
+  const int a = joined(unless_hung(co_await rt::timeout(kHang, std::move(first)), "join"), "1");
+  const int b = joined(unless_hung(co_await rt::timeout(kHang, std::move(second)), "join"), "2");
+  co_return a + b;
+}
+
+TEST_P(SpawnFn, AFunctionThatCreatesAnotherCoroutineFirstStillRuns) {
+  auto runtime = make_runtime();
+  EXPECT_EQ(runtime.block_on(spawn_detour_twice()), 5);
+}
+
+rt::Task<void> detour_after_learning() {
+  auto learned = rt::spawn(detour_first, false, 1);  // the frame size of plus_one is learned
+  static_cast<void>(co_await std::move(learned));
+  static_cast<void>(rt::spawn(detour_first, true, 2));  // the detour's frame takes the room
+}
+
+TEST_P(SpawnFn, ADetourAfterTheFrameSizeWasLearnedTerminatesWithAMessage) {
+  EXPECT_DEATH(make_runtime().block_on(detour_after_learning()),
+               "fn created another coroutine before the one it returned");
+}
+
 INSTANTIATE_TEST_SUITE_P(Flavors, SpawnFn, ::testing::Values(true, false),
                          [](const auto& param_info) {
                            return param_info.param ? "MultiThread" : "CurrentThread";

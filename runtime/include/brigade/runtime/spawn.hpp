@@ -87,14 +87,17 @@ auto spawn_fn_on(RuntimeCore& core, std::source_location where, F&& fn, Args&&..
     cell->discard();
     throw;
   }
-  if (room.requested > room.capacity) {
+  if (room.served) {
+    // The room is the cell's to free: a frame in it other than the root would be freed twice.
+    if (!task->is_frame(room.memory)) {
+      fail_misuse(
+          "spawn(fn, args...): fn created another coroutine before the one it returned; use "
+          "spawn(fn(args...))");
+    }
+  } else if (room.frames == 1 && task->is_frame(room.first)) {
+    // Only a call that made its root and nothing else teaches the size (with more frames, a
+    // freed one's address may have been reused).
     hint.store(static_cast<std::uint32_t>(room.requested), std::memory_order_relaxed);
-  }
-  if (room.served && !task->is_frame(room.memory)) {
-    // Some other coroutine's frame, created while `fn` built its task, sits in the room.
-    fail_misuse(
-        "spawn(fn, args...): fn created another coroutine before its own; spawn(fn(args...)) "
-        "instead");
   }
   cell->start_root(std::move(*task));
   submit_task(core, cell);
@@ -130,7 +133,9 @@ JoinHandle<T> spawn(Task<T> task, std::source_location where = std::source_locat
 //    by-value parameters, and `fn` itself lives as long as the task: a lambda's captures cannot
 //    dangle. (Parameters taken by reference still refer to temporaries: take them by value.)
 //  - the task's cell and its root frame are one allocation instead of two.
-// `fn` must be the coroutine itself (or return one coroutine's Task without making others first).
+// `fn` should be the coroutine itself, or return the Task of the first coroutine it calls. One that
+// creates another coroutine first gets two allocations, and terminates with a message if it did
+// not on an earlier spawn of the same kind (its frame would be in the room of the one returned).
 // Errors name this header as the spawn site: a default argument cannot follow `args`.
 template <class F, class... Args>
   requires detail::TaskFunction<F, Args...>

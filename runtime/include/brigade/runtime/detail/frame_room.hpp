@@ -6,18 +6,19 @@
 
 namespace brigade::runtime::detail {
 
-// Memory set aside behind a task cell for the root coroutine frame of the task that
-// spawn(fn, args...) is creating, so that the cell and the frame are one allocation.
+// Memory set aside in front of a task cell for the root coroutine frame of the task that
+// spawn(fn, args...) is creating, so that the frame and the cell are one allocation.
 //
-// spawn points `pending_frame_room` at it just before it invokes `fn`: the first Task frame
-// allocated on this thread takes the room (if it fits) and clears the pointer, whether it fits or
-// not, so no later frame can take it. spawn then checks that the frame in the room is the one
-// `fn` returned.
+// spawn points `pending_frame_room` at it while it invokes `fn`: the first Task frame allocated
+// on this thread in that time takes the room if it fits, and every frame is counted, so that
+// spawn can tell whether the one frame made was the one `fn` returned.
 struct FrameRoom {
   void* memory = nullptr;
   std::size_t capacity = 0;
-  std::size_t requested = 0;  // the size of the frame that came for the room, 0 if none came
-  bool served = false;
+  std::size_t frames = 0;     // frames allocated during the call
+  void* first = nullptr;      // the first of them, and its size
+  std::size_t requested = 0;
+  bool served = false;  // the first is in the room
 };
 
 inline constinit thread_local FrameRoom* pending_frame_room = nullptr;
@@ -29,11 +30,11 @@ inline constinit thread_local void* frame_kept_by_cell = nullptr;
 
 inline void* allocate_task_frame(std::size_t size) {
   if (FrameRoom* room = pending_frame_room) [[unlikely]] {
-    pending_frame_room = nullptr;
-    room->requested = size;
-    if (size <= room->capacity) {
-      room->served = true;
-      return room->memory;
+    if (room->frames++ == 0) {
+      room->requested = size;
+      room->served = size <= room->capacity;
+      room->first = room->served ? room->memory : allocate_frame(size);
+      return room->first;
     }
   }
   return allocate_frame(size);
