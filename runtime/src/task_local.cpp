@@ -36,9 +36,17 @@ class ChainTable {
   std::unordered_map<const TaskHeader*, TaskLocalBinding*> chains_;
 };
 
+// Never destroyed: a scope may end while a runtime held in a static is destroyed at exit, after
+// a table constructed on first use would be gone.
+union ImmortalChainTable {
+  ImmortalChainTable() : table() {}
+  ~ImmortalChainTable() {}
+  ChainTable table;
+};
+
 ChainTable& chains() {
-  static ChainTable table;  // never destroyed before a task that might still use it
-  return table;
+  static ImmortalChainTable immortal;
+  return immortal.table;
 }
 
 }  // namespace
