@@ -41,6 +41,23 @@ void BM_spawn_join(benchmark::State& state) {
   runtime.block_on(spawn_join_loop(&state));
 }
 
+// The same with spawn(fn): the task's cell and its frame are one allocation.
+rt::Task<void> spawn_fn_join_loop(benchmark::State* state) {
+  std::vector<rt::JoinHandle<void>> handles;
+  handles.reserve(kBatch);
+  for (auto _ : *state) {
+    for (int i = 0; i < kBatch; ++i) handles.push_back(rt::spawn(empty_task));
+    for (auto& handle : handles) benchmark::DoNotOptimize(co_await handle);
+    handles.clear();
+  }
+  state->SetItemsProcessed(state->iterations() * kBatch);
+}
+
+void BM_spawn_fn_join(benchmark::State& state) {
+  auto runtime = make_runtime(state);
+  runtime.block_on(spawn_fn_join_loop(&state));
+}
+
 rt::Task<void> spawn_blocking_loop(benchmark::State* state) {
   std::vector<rt::JoinHandle<int>> handles;
   handles.reserve(kBatch);
@@ -124,6 +141,7 @@ void BM_timer_arm_cancel(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_spawn_join)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_spawn_fn_join)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking_seq)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_yield)->Arg(1)->Arg(2)->UseRealTime();

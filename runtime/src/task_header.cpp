@@ -138,17 +138,21 @@ void TaskHeader::queue_start() noexcept { start_pending_ = true; }
 
 TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) noexcept {
   // Each run starts with a fresh cooperative budget.
+  // The task's own task-local chain replaces whatever the thread had.
   struct CurrentTaskScope {
     TaskHeader* outer;
     int outer_budget;
+    TaskLocalBinding* outer_locals;
     explicit CurrentTaskScope(TaskHeader* task) noexcept
-        : outer(current_task), outer_budget(coop::budget) {
+        : outer(current_task), outer_budget(coop::budget), outer_locals(current_task_locals) {
       current_task = task;
       coop::budget = coop::kTaskBudget;
+      current_task_locals = task->has_task_locals_ ? task->task_locals() : nullptr;
     }
     ~CurrentTaskScope() {
       current_task = outer;
       coop::budget = outer_budget;
+      current_task_locals = outer_locals;
     }
   } scope(this);
   for (unsigned resumed = 0;; ++resumed) {

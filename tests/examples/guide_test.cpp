@@ -53,6 +53,7 @@ TEST(Guide, ATaskOwnsWhatItTakesByValueAndAReferenceDangles) {
   const auto out = lesson("ownership");
   EXPECT_NE(out.find("the task's own copy alive: yes"), std::string::npos) << out;
   EXPECT_NE(out.find("the spawner's object alive: no"), std::string::npos) << out;
+  EXPECT_NE(out.find("the captured copy alive: yes"), std::string::npos) << out;
   EXPECT_NE(out.find("same buffer as the caller's: yes"), std::string::npos) << out;
   EXPECT_EQ(number_after(out, "owners left:"), 1) << out;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <type_traits>
 
 #include "brigade/runtime/detail/io_registration.hpp"
 #include "brigade/runtime/detail/task_cell.hpp"
@@ -24,6 +25,15 @@ TEST(Footprint, TaskCellOfAVoidTaskFitsA112ByteChunk) {
 
 TEST(Footprint, TaskCellStoresAValueWithoutADiscriminantOfItsOwn) {
   EXPECT_EQ(sizeof(detail::TaskCell<long>), sizeof(detail::TaskCell<void>));
+}
+
+// spawn(fn, args...) with a plain function or a captureless lambda keeps nothing of it in the cell.
+TEST(Footprint, SpawnedCellOfAFunctionOrCapturelessLambdaIsATaskCell) {
+  const auto lambda = [] {};
+  using Lambda = std::remove_const_t<decltype(lambda)>;
+  EXPECT_EQ(sizeof(detail::SpawnedCell<void, detail::NoCallable>), sizeof(detail::TaskCell<void>));
+  EXPECT_EQ(sizeof(detail::SpawnedCell<void, detail::KeptCallableFor<Lambda>>),
+            sizeof(detail::TaskCell<void>));
 }
 
 // A connection task keeps its stream in its frame for as long as the connection lives.

@@ -1,7 +1,9 @@
 // Rust's `move` and 'static in C++: a spawned task must own what it uses, because it may run
 // after the code that spawned it has returned. Coroutine parameters taken by value live in the
 // task's frame, so passing by value (moving what is big) is the safe way and the easy one; a
-// reference parameter, like a lambda coroutine's captures, points into someone else's frame.
+// reference parameter, like a lambda coroutine's captures, points into someone else's frame,
+// unless spawn(fn, args...) keeps the lambda alive with the task.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -66,6 +68,18 @@ rt::Task<rt::JoinHandle<void>> spawner_by_reference() {
   co_return rt::spawn(by_reference(order));
 }
 
+// spawn(fn, args...) keeps the lambda itself alive with its task: its captures are the task's own,
+// whereas spawn(lambda()) would leave the frame pointing at a lambda that is gone.
+rt::Task<rt::JoinHandle<void>> spawner_of_a_lambda() {
+  Tracked order;
+  auto report = [order](std::chrono::milliseconds delay) -> rt::Task<void> {
+    co_await rt::sleep(delay);
+    std::printf("  lambda:       after 20 ms, the captured copy alive: %s\n",
+                Tracked::alive(&order) ? "yes" : "no");
+  };
+  co_return rt::spawn(std::move(report), 20ms);
+}
+
 // A moved argument is not copied: the task's string owns the very buffer the caller filled.
 rt::Task<void> owns_the_buffer(std::string body, const void* caller_buffer) {
   co_await rt::sleep(1ms);
@@ -85,6 +99,8 @@ rt::Task<void> run() {
   co_await by_value_task;
   auto by_reference_task = co_await spawner_by_reference();
   co_await by_reference_task;
+  auto lambda_task = co_await spawner_of_a_lambda();
+  co_await lambda_task;
 
   std::string body(1 << 20, 'x');
   const void* buffer = body.data();

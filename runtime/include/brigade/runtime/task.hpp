@@ -6,7 +6,7 @@
 #include <utility>
 #include <variant>
 
-#include "brigade/runtime/detail/frame_allocator.hpp"
+#include "brigade/runtime/detail/frame_room.hpp"
 
 namespace brigade::runtime {
 
@@ -34,9 +34,9 @@ struct FinalAwaiter {
 
 class TaskPromiseBase {
  public:
-  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void* operator new(std::size_t size) { return allocate_task_frame(size); }
   static void operator delete(void* frame, std::size_t size) noexcept {
-    deallocate_frame(frame, size);
+    deallocate_task_frame(frame, size);
   }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -88,7 +88,7 @@ class TaskPromise<void> final : public TaskPromiseBase {
 //
 // Parameters of a Task coroutine should be taken by value: the frame outlives the caller's
 // full-expression once the task is spawned. A lambda coroutine with captures dangles as soon as
-// the lambda object dies; pass what it needs as parameters instead.
+// the lambda object dies; spawn(fn, args...) keeps the lambda alive with its task instead.
 template <class T>
 class [[nodiscard]] Task {
  public:
@@ -129,6 +129,8 @@ class [[nodiscard]] Task {
     return Awaiter{handle_};
   }
 
+  // For the runtime: whether the coroutine frame is at `memory`.
+  bool is_frame(const void* memory) const noexcept { return handle_.address() == memory; }
   // For the runtime: gives up ownership of the coroutine frame.
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
 

@@ -36,6 +36,20 @@ struct Waiter {
   Waiter* ready_next = nullptr;
 };
 
+// One task-local value bound by TaskLocal::scope (or sync_scope): `value` is what `key` gives
+// while the binding is in its task's chain. Bindings live in the scopes' frames; the chain runs
+// from the innermost to the outermost.
+struct TaskLocalBinding {
+  const void* key = nullptr;
+  void* value = nullptr;
+  TaskLocalBinding* outer = nullptr;
+};
+
+// The task-local chain of the task running on this thread (null outside a task or scope). The
+// run loop sets it from the task's own chain each time it runs the task, so values follow the
+// task from worker to worker and never show in another task.
+inline constinit thread_local TaskLocalBinding* current_task_locals = nullptr;
+
 // What the scheduler does with tasks. Both the async scheduler and the blocking pool implement it.
 class Scheduler {
  public:
@@ -90,6 +104,12 @@ class TaskHeader {
   bool set_join_waiter(Waiter* w) noexcept;
   void clear_join_waiter(Waiter* w) noexcept;
 
+  // The task's task-local chain: kept in a side table (task_local.cpp), not in the header, so
+  // that tasks without task-locals pay nothing for them. Called by the task itself, or while
+  // its frames are destroyed.
+  void set_task_locals(TaskLocalBinding* innermost) noexcept;
+  TaskLocalBinding* task_locals() const noexcept;
+
   bool run() noexcept { return vtable_->run(this); }
   std::uint64_t id() const noexcept { return id_; }
   const std::source_location& spawned_at() const noexcept { return spawned_at_; }
@@ -117,6 +137,9 @@ class TaskHeader {
   // Which outcome JoinState holds (0 while running). Kept here, in the header's padding, so that
   // the outcome itself needs no discriminant of its own.
   std::uint8_t outcome_tag_ = 0;
+  // For a cell whose root frame shares its allocation (SpawnedCell): the bytes in front of the
+  // cell set aside for that frame, 0 when the cell was allocated alone. Also in the padding.
+  std::uint16_t frame_room_ = 0;
 
  private:
   Waiter* pop_ready_locked() noexcept;
@@ -129,6 +152,7 @@ class TaskHeader {
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
   bool start_pending_ = false;  // the root has not run yet
+  bool has_task_locals_ = false;  // the side table holds a chain for this task
   // The ready list is circular through Waiter::ready_next, so the tail alone gives both ends.
   Waiter* ready_tail_ = nullptr;
   Waiter* join_waiter_ = nullptr;
