@@ -143,8 +143,11 @@ std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::millise
   snapshot.task_id = slot.task_id;
   snapshot.spawned_at = slot.spawned_at;
   snapshot.annotation = slot.annotation;
-  snapshot.backtrace.reserve(static_cast<std::size_t>(slot.depth));
-  for (int i = 0; i < slot.depth; ++i) snapshot.backtrace.push_back(symbolize(slot.frames[i]));
+  // The first two frames are the handler and the kernel's signal trampoline, not the worker's.
+  constexpr int kHandlerFrames = 2;
+  for (int i = kHandlerFrames; i < slot.depth; ++i) {
+    snapshot.backtrace.push_back(symbolize(slot.frames[i]));
+  }
   return snapshot;
 }
 

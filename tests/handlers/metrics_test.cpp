@@ -488,6 +488,37 @@ TEST(Metrics, PromtoolAcceptsTheScrape) {
   EXPECT_NE(bad.exit_code, 0) << bad.output;
 }
 
+// The stall detector on the real binary: GET /block keeps its worker 200 ms in one poll, which is
+// logged while it lasts (naming the route, since the task's spawn site is the accept loop) and
+// when it ends, and counted in brigade_runtime_stalls_total.
+TEST(Metrics, BlockingAWorkerIsLoggedAsAStallNamingTheRouteAndCounted) {
+  Server server({"--enable-block-endpoint"});
+  const auto stalls = [](const Exposition& scrape) {
+    double total = 0;
+    for (const Sample& sample : scrape.find("brigade_runtime_stalls_total")) total += sample.value;
+    return total;
+  };
+  const double before = stalls(server.scrape());
+  EXPECT_EQ(server.scrape().types.at("brigade_runtime_stalls_total"), "counter");
+
+  EXPECT_EQ(server.get("/block?ms=200").result_int(), 200);
+
+  const auto stalled = server.process().wait_for_stderr_line("worker stalled", kPollTimeout);
+  ASSERT_TRUE(stalled) << server.process().stderr_text();
+  EXPECT_NE(stalled->find(" warn "), std::string::npos) << *stalled;
+  EXPECT_NE(stalled->find("route=/block"), std::string::npos) << *stalled;
+  EXPECT_NE(stalled->find("spawned_at="), std::string::npos) << *stalled;
+  EXPECT_NE(stalled->find("backtrace=[\""), std::string::npos) << *stalled;
+  const auto ended = server.process().wait_for_stderr_line("worker stall ended", kPollTimeout);
+  ASSERT_TRUE(ended) << server.process().stderr_text();
+  EXPECT_NE(ended->find("route=/block"), std::string::npos) << *ended;
+  EXPECT_NE(ended->find("ms_total="), std::string::npos) << *ended;
+
+  EXPECT_TRUE(scrape_until(server, [&](const Exposition& scrape) {
+    return stalls(scrape) >= before + 1;
+  })) << "brigade_runtime_stalls_total did not count the stall";
+}
+
 // Needs GET /cpu?work=N (N rounds of SHA-256 on the blocking pool) from the endpoints branch.
 TEST(Metrics, BlockingThreadsGrowWhileCpuWorkRuns) {
   Server server;

@@ -47,6 +47,9 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
       family("brigade_runtime_polls_total", "Task runs on each worker.", MetricType::Counter);
   auto busy = family("brigade_runtime_worker_busy_seconds_total",
                      "Time each worker spent running tasks.", MetricType::Counter);
+  auto stalls = family("brigade_runtime_stalls_total",
+                       "Polls of one task that ran stall_threshold or longer, by worker.",
+                       MetricType::Counter);
   for (std::size_t i = 0; i < m.worker.size(); ++i) {
     const runtime::WorkerMetrics& worker = m.worker[i];
     const std::vector<prometheus::ClientMetric::Label> labels{{"worker", std::to_string(i)}};
@@ -55,12 +58,14 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
     add_sample(parks, value(worker.parks), labels);
     add_sample(polls, value(worker.polls), labels);
     add_sample(busy, std::chrono::duration<double>(worker.busy).count(), labels);
+    add_sample(stalls, value(worker.stalls), labels);
   }
   families.push_back(std::move(local_queue));
   families.push_back(std::move(steals));
   families.push_back(std::move(parks));
   families.push_back(std::move(polls));
   families.push_back(std::move(busy));
+  families.push_back(std::move(stalls));
   return families;
 }
 
