@@ -27,11 +27,13 @@ constexpr std::size_t kMaxAnnotation = 256;
 
 // The one request in flight, process-wide: signal dispositions are process-wide too. The
 // requester arms it with the target's thread id; the handler claims it by disarming (so a
-// late signal, after the requester gave up, finds nothing to do) and answers with sem_post,
-// which is async-signal-safe. The requester reads the fields only after that post.
+// late signal, after the requester gave up, finds nothing to do), fills the fields, publishes
+// them with a release store of `filled` and wakes the requester with sem_post, which is
+// async-signal-safe. The requester reads the fields after an acquire load of `filled`.
 struct CaptureSlot {
   std::atomic<int> target{0};
   std::atomic<bool> armed{false};
+  std::atomic<bool> filled{false};
   sem_t answered;
   void* frames[kMaxFrames];
   int depth = 0;
@@ -61,6 +63,7 @@ void on_capture_signal(int) {
       ++length;
     }
     slot.annotation[length] = '\0';
+    slot.filled.store(true, std::memory_order_release);
     ::sem_post(&slot.answered);
   }
   errno = saved_errno;
@@ -68,8 +71,7 @@ void on_capture_signal(int) {
 
 void install_handler() {
   ::sem_init(&slot.answered, 0, 0);
-  // The first backtrace() loads libgcc's unwinder with dlopen, which a signal handler must not
-  // do: load it here, on an ordinary thread.
+  // The first backtrace() loads libgcc's unwinder with dlopen: here, on an ordinary thread.
   void* warm_up[1];
   ::backtrace(warm_up, 1);
   struct sigaction action {};
@@ -114,10 +116,15 @@ std::string symbolize(void* address) {
 
 int capture_signal() noexcept { return SIGRTMAX - 2; }
 
-std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::milliseconds patience) {
+void prepare_stack_capture() {
   static std::once_flag installed;
   std::call_once(installed, install_handler);
+}
+
+std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::milliseconds patience) {
+  prepare_stack_capture();
   std::lock_guard guard(requests);
+  slot.filled.store(false, std::memory_order_relaxed);
   slot.target.store(thread_id, std::memory_order_release);
   slot.armed.store(true, std::memory_order_release);
   if (::syscall(SYS_tgkill, ::getpid(), thread_id, capture_signal()) != 0) {
@@ -138,6 +145,7 @@ std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::millise
     }
     break;
   }
+  if (!slot.filled.load(std::memory_order_acquire)) return std::nullopt;
   WorkerSnapshot snapshot;
   snapshot.poll_started_ns = slot.poll_started_ns;
   snapshot.task_id = slot.task_id;

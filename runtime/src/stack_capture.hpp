@@ -26,6 +26,11 @@ struct WorkerSnapshot {
 // module and offset for addr2line. Captures from any number of threads are serialized.
 std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::milliseconds patience);
 
+// Installs the signal handler and loads libgcc's unwinder (the first backtrace() dlopens it,
+// which a signal handler must not do). capture_thread calls it too; calling it up front moves
+// that one-time cost to start-up. Idempotent and thread-safe.
+void prepare_stack_capture();
+
 // The signal capture_thread uses (SIGRTMAX - 2): a program must leave it alone.
 int capture_signal() noexcept;
 

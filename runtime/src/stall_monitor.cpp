@@ -23,7 +23,9 @@ StallMonitor::StallMonitor(const WorkStealingScheduler& scheduler,
     : scheduler_(scheduler),
       threshold_ns_(threshold.count()),
       sink_(std::move(sink)),
-      thread_([this] { run(); }) {}
+      thread_([this] { run(); }) {
+  prepare_stack_capture();
+}
 
 StallMonitor::~StallMonitor() { stop(); }
 
