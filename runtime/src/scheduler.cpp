@@ -249,7 +249,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
 
 void WorkStealingScheduler::start_poll(Worker& worker, std::int64_t now) noexcept {
   close_poll(worker, now);
-  worker.poll_started_ns.store(now, std::memory_order_release);
+  worker.poll_started_ns.store(now, std::memory_order_relaxed);
 }
 
 void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcept {
@@ -258,23 +258,26 @@ void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcep
   const std::int64_t started = worker.poll_started_ns.load(std::memory_order_relaxed);
   if (started == 0 || stall_threshold_ns_ == 0) return;
   if (now - started >= stall_threshold_ns_) [[unlikely]] {
+    worker.last_stall_started_ns.store(started, std::memory_order_relaxed);
     worker.last_stall_ns.store(now - started, std::memory_order_relaxed);
-    bump(worker.stalls);
+    worker.stalls.store(worker.stalls.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
   }
 }
 
 void WorkStealingScheduler::stop_polling(Worker& worker) noexcept {
   close_poll(worker, poll_clock_ns());
-  worker.poll_started_ns.store(0, std::memory_order_release);
+  worker.poll_started_ns.store(0, std::memory_order_relaxed);
 }
 
 WorkStealingScheduler::PollProbe WorkStealingScheduler::poll_probe(
     std::size_t index) const noexcept {
   const Worker& worker = *workers_[index];
   PollProbe probe;
-  probe.started_ns = worker.poll_started_ns.load(std::memory_order_acquire);
-  probe.stalls = worker.stalls.load(std::memory_order_relaxed);
+  probe.stalls = worker.stalls.load(std::memory_order_acquire);
+  probe.last_stall_started_ns = worker.last_stall_started_ns.load(std::memory_order_relaxed);
   probe.last_stall_ns = worker.last_stall_ns.load(std::memory_order_relaxed);
+  probe.started_ns = worker.poll_started_ns.load(std::memory_order_relaxed);
   probe.thread_id = worker.thread_id.load(std::memory_order_relaxed);
   return probe;
 }

@@ -60,8 +60,10 @@ class WorkStealingScheduler final : public Scheduler {
   struct PollProbe {
     std::int64_t started_ns = 0;  // poll_clock_ns() when the current poll started; 0: none
     std::uint64_t stalls = 0;     // polls that ended at or past the threshold
-    std::int64_t last_stall_ns = 0;  // the length of the last of them
-    int thread_id = 0;               // the kernel's id of the worker's thread; 0: not running
+    // The last of them: its start stamp and its length.
+    std::int64_t last_stall_started_ns = 0;
+    std::int64_t last_stall_ns = 0;
+    int thread_id = 0;  // the kernel's id of the worker's thread; 0: not running
   };
   PollProbe poll_probe(std::size_t index) const noexcept;
   // On a worker thread (a signal handler may call it): when its current poll started, or 0.
@@ -87,11 +89,12 @@ class WorkStealingScheduler final : public Scheduler {
     std::atomic<std::uint64_t> busy_ns{0};
     std::atomic<std::uint64_t> spawned{0};
     std::atomic<std::uint64_t> completed{0};
-    // For the stall monitor: the current poll's start (release-stored once per poll, so that
-    // whoever sees a new start also sees the stall counted when the previous poll ended), the
-    // stalls and the last one's length (written by the owner only), the thread running the loop.
+    // For the stall monitor: the current poll's start (stored once per poll); the stalls, each
+    // counted with a release store after the last one's start and length (written by the owner
+    // only, and only when a poll was a stall); the thread running the loop.
     std::atomic<std::int64_t> poll_started_ns{0};
     std::atomic<std::uint64_t> stalls{0};
+    std::atomic<std::int64_t> last_stall_started_ns{0};
     std::atomic<std::int64_t> last_stall_ns{0};
     std::atomic<int> thread_id{0};
   };
@@ -101,7 +104,7 @@ class WorkStealingScheduler final : public Scheduler {
   TaskHeader* steal_work(Worker& worker);
   void run_task(Worker& worker, TaskHeader* task);
   // Closes the worker's previous poll at `now` (counting it as a stall if it was long) and
-  // starts the next one: the only clock read a poll pays for.
+  // starts the next one: what the stall detector costs a poll, one clock read and one store.
   void start_poll(Worker& worker, std::int64_t now) noexcept;
   void close_poll(Worker& worker, std::int64_t now) noexcept;
   // The worker stops polling (it parks or leaves the loop).

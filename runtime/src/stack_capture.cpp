@@ -97,14 +97,14 @@ std::string symbolize(void* address) {
   }
   const char* module = std::strrchr(info.dli_fname, '/');
   std::string line = module != nullptr ? module + 1 : info.dli_fname;
-  std::snprintf(hex, sizeof hex, "(+0x%zx)",
-                static_cast<std::size_t>(static_cast<char*>(address) -
-                                         static_cast<char*>(info.dli_fbase)));
+  std::snprintf(
+      hex, sizeof hex, "(+0x%zx)",
+      static_cast<std::size_t>(static_cast<char*>(address) - static_cast<char*>(info.dli_fbase)));
   line += hex;
   if (info.dli_sname != nullptr) {
-    std::snprintf(hex, sizeof hex, "+0x%zx",
-                  static_cast<std::size_t>(static_cast<char*>(address) -
-                                           static_cast<char*>(info.dli_saddr)));
+    std::snprintf(
+        hex, sizeof hex, "+0x%zx",
+        static_cast<std::size_t>(static_cast<char*>(address) - static_cast<char*>(info.dli_saddr)));
     line += ' ';
     line += demangle(info.dli_sname);
     line += hex;

@@ -51,7 +51,7 @@ void StallMonitor::run() {
 
 void StallMonitor::check(std::size_t index, Watch& watch) {
   const WorkStealingScheduler::PollProbe probe = scheduler_.poll_probe(index);
-  // The worker counts a stall as the poll ends, before it stamps the next one (or parks).
+  // The worker counts a stall as the poll ends (a release store, after the stall's stamps).
   if (probe.stalls != watch.stalls) report_end(index, watch, probe);
   const std::int64_t now = poll_clock_ns();
   if (probe.started_ns != 0 && probe.started_ns != watch.reported_start &&
@@ -62,12 +62,12 @@ void StallMonitor::check(std::size_t index, Watch& watch) {
 
 void StallMonitor::report_end(std::size_t index, Watch& watch,
                               const WorkStealingScheduler::PollProbe& probe) {
-  // The stall we reported, if it is among those that ended; otherwise one too short for us to
-  // catch while it ran (then its task is not known).
+  // The stall we reported, if it is the one that ended (the worker records each stall's start
+  // stamp); otherwise one too short for us to catch while it ran, whose task is not known.
   StallReport report;
-  if (watch.reported_start != 0 && watch.reported_start != probe.started_ns) {
+  if (watch.awaiting_end && probe.last_stall_started_ns == watch.reported_start) {
     report = std::move(watch.report);
-    watch.reported_start = 0;
+    watch.awaiting_end = false;
   }
   report.phase = StallReport::Phase::ended;
   report.worker = index;
@@ -78,15 +78,15 @@ void StallMonitor::report_end(std::size_t index, Watch& watch,
 }
 
 void StallMonitor::report_ongoing(std::size_t index, Watch& watch,
-                                  const WorkStealingScheduler::PollProbe& probe,
-                                  std::int64_t now) {
+                                  const WorkStealingScheduler::PollProbe& probe, std::int64_t now) {
   // Reported once, whatever the outcome below: the next look must not ask again.
   watch.reported_start = probe.started_ns;
+  watch.awaiting_end = false;
   StallReport report;
   report.phase = StallReport::Phase::ongoing;
   report.worker = index;
   report.duration = std::chrono::nanoseconds(now - probe.started_ns);
-  watch.report = {};  // until the worker has told us which task it runs
+  watch.report = {};                 // until the worker has told us which task it runs
   if (probe.thread_id == 0) return;  // the worker is leaving its loop
   if (auto snapshot = capture_thread(probe.thread_id, kCapturePatience)) {
     // The worker answered from another poll, or from between two: this one is over, and its
@@ -98,6 +98,7 @@ void StallMonitor::report_ongoing(std::size_t index, Watch& watch,
     report.backtrace = std::move(snapshot->backtrace);
   }
   watch.report = report;
+  watch.awaiting_end = true;
   sink_(report);
 }
 

@@ -32,10 +32,12 @@ class StallMonitor {
   void stop() noexcept;
 
  private:
-  // What the monitor knows of one worker: the poll it reported as stalled (its start stamp and
-  // the report, kept for the end) and the worker's stall count at the last look.
+  // What the monitor knows of one worker: the last poll it reported as stalled (by its start
+  // stamp: never reported twice), that report while its end is awaited, and the worker's stall
+  // count at the last look.
   struct Watch {
     std::int64_t reported_start = 0;
+    bool awaiting_end = false;
     StallReport report;
     std::uint64_t stalls = 0;
   };

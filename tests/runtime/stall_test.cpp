@@ -4,6 +4,8 @@
 // reference to the runtime goes with a blocking closure.
 //
 // No upper bound on wall-clock time is asserted: waits are bounded only to fail instead of hang.
+#include "brigade/runtime/stall.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
-#include "brigade/runtime/stall.hpp"
 #include "brigade/runtime/task_annotation.hpp"
 
 namespace rt = brigade::runtime;

@@ -21,7 +21,7 @@ class TaskAnnotation {
 
  private:
   detail::TaskHeader* task_;  // the annotated one: the frame holding the guard may be destroyed
-                             // off the task (cancelled, or dropped at shutdown)
+                              // off the task (cancelled, or dropped at shutdown)
   const char* previous_;
 };
 
