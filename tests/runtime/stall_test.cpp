@@ -14,7 +14,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
@@ -167,23 +169,33 @@ rt::Task<void> park_a_blocking_closure_holding_a_handle(std::atomic<bool>* relea
 // Destroyed with the runtime's core, wherever that happens.
 class CoreGone {
  public:
-  struct Sentinel {
-    CoreGone* owner;
+  class Sentinel {
+   public:
+    explicit Sentinel(CoreGone* owner) noexcept : owner_(owner) {}
+    Sentinel(const Sentinel&) = delete;
+    Sentinel& operator=(const Sentinel&) = delete;
     ~Sentinel() {
-      std::lock_guard guard(owner->mutex_);
-      owner->gone_ = true;
-      owner->changed_.notify_all();
+      std::lock_guard guard(owner_->mutex_);
+      owner_->gone_ = true;
+      owner_->gone_on_ = std::this_thread::get_id();
+      owner_->changed_.notify_all();
     }
+
+   private:
+    CoreGone* owner_;
   };
-  bool wait() {
+  // The thread the core was destroyed on, once it has been.
+  std::optional<std::thread::id> wait() {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, kPatience, [this] { return gone_; });
+    if (!changed_.wait_for(lock, kPatience, [this] { return gone_; })) return std::nullopt;
+    return gone_on_;
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   bool gone_ = false;
+  std::thread::id gone_on_;
 };
 
 TEST(Stall, ShutdownWithTheMonitorRunningWhileABlockingClosureHoldsAHandle) {
@@ -191,7 +203,7 @@ TEST(Stall, ShutdownWithTheMonitorRunningWhileABlockingClosureHoldsAHandle) {
   std::atomic<bool> release{false};
   std::atomic<bool> started{false};
   {
-    auto sentinel = std::make_shared<CoreGone::Sentinel>(CoreGone::Sentinel{&core_gone});
+    auto sentinel = std::make_shared<CoreGone::Sentinel>(&core_gone);
     auto runtime = rt::Builder::multi_thread()
                        .worker_threads(2)
                        .stall_threshold(10ms)
@@ -203,7 +215,9 @@ TEST(Stall, ShutdownWithTheMonitorRunningWhileABlockingClosureHoldsAHandle) {
   }
   release.store(true);
   release.notify_all();
-  EXPECT_TRUE(core_gone.wait()) << "the core was never destroyed";
+  const auto gone_on = core_gone.wait();
+  ASSERT_TRUE(gone_on) << "the core was never destroyed";
+  EXPECT_NE(*gone_on, std::this_thread::get_id()) << "the blocking thread let the core go";
 }
 
 }  // namespace
