@@ -429,6 +429,11 @@ TEST(BlockingQueueLimit, FullQueueAnswers503WithRetryAfter) {
   // The runtime counted the rejections, and the pool serves again once the burst is over.
   const json::object snapshot = parse_object(server.get("/debug/runtime"));
   EXPECT_EQ(snapshot.at("blocking").as_object().at("rejected").to_number<int>(), busy);
+  const std::string metrics = server.get("/metrics").body();
+  EXPECT_NE(
+      metrics.find("\nbrigade_runtime_blocking_rejected_total " + std::to_string(busy) + "\n"),
+      std::string::npos)
+      << metrics;
   EXPECT_EQ(server.get("/cpu?work=10").result_int(), 200);
 }
 

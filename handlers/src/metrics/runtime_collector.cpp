@@ -28,6 +28,9 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
   families.push_back(single("brigade_runtime_blocking_queue_depth",
                             "Closures waiting for a thread of the blocking pool.",
                             MetricType::Gauge, value(m.blocking_queue_depth)));
+  families.push_back(single("brigade_runtime_blocking_rejected_total",
+                            "Closures spawn_blocking refused because the queue was at its limit.",
+                            MetricType::Counter, value(m.blocking_tasks_rejected)));
   families.push_back(single("brigade_runtime_tasks_alive", "Tasks spawned and not yet finished.",
                             MetricType::Gauge, value(m.tasks_alive)));
   families.push_back(single("brigade_runtime_tasks_spawned_total",
