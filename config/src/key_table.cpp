@@ -57,6 +57,9 @@ std::vector<KeyDescriptor> make_key_table() {
           "most threads the blocking pool (spawn_blocking) grows to"),
       key("blocking_queue_limit", &Settings::blocking_queue_limit, OptionalCount{0, 1'000'000},
           "blocking jobs that may wait for a thread; beyond it offloading endpoints answer 503"),
+      key("stall_threshold", &Settings::stall_threshold, Duration{0ms, 1h},
+          "a task polled this long without yielding is logged as a stall, with the worker's "
+          "stack; 0: no stall detector"),
       key("max_connections", &Settings::max_connections, Count{1, 1'000'000},
           "open connections at most; further ones are answered 503 and closed"),
       key("max_header_bytes", &Settings::max_header_bytes, ByteSize{1 * KiB, 16 * MiB},

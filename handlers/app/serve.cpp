@@ -295,7 +295,7 @@ int serve(const config::Settings& settings) {
       if (!tls) return exit_status::bad_setting;
     }
     warn_if_data_dir_missing(settings.data_dir, log);
-    runtime::Runtime runtime = runtime_builder(settings).build();
+    runtime::Runtime runtime = runtime_builder(settings, log).build();
     status = runtime.block_on(run_server(settings, std::move(tls), &log, &start));
     // Tasks left are cancelled; closures still running on the blocking pool get what remains
     // of the grace period and are then left behind (the process exits without them).

@@ -8,15 +8,18 @@
 #include "brigade/config/render.hpp"
 #include "failure_log.hpp"
 #include "fan_out_observer.hpp"
+#include "stall_log.hpp"
 
 namespace brigade::app {
 
-runtime::Builder runtime_builder(const config::Settings& settings) {
+runtime::Builder runtime_builder(const config::Settings& settings, const Logger& log) {
   runtime::Builder builder = runtime::Builder::multi_thread();
   builder
       .worker_threads(settings.worker_threads)  // 0: one per core
       .max_blocking_threads(settings.max_blocking_threads)
-      .thread_name("brigade");
+      .thread_name("brigade")
+      .stall_threshold(settings.stall_threshold)
+      .on_stall(stall_log(log));
   if (settings.blocking_queue_limit) builder.blocking_queue_limit(*settings.blocking_queue_limit);
   return builder;
 }

@@ -12,7 +12,8 @@
 // Settings into the other layers' own option types: the one place that knows both sides.
 namespace brigade::app {
 
-runtime::Builder runtime_builder(const config::Settings& settings);
+// Stall reports go to `log` as warnings.
+runtime::Builder runtime_builder(const config::Settings& settings, const Logger& log);
 // Observed by `metrics` (may be null) and, when access_log is on, by an AccessLog writing
 // through `log`. TLS (options.tls) is the caller's: loading the certificate and key can fail,
 // and is reported as a start-up error.

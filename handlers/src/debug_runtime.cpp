@@ -34,6 +34,7 @@ void worker_json(std::string& out, std::size_t index, const runtime::WorkerMetri
   field(out, "steal_operations", worker.steal_operations);
   field(out, "parks", worker.parks);
   field(out, "busy_ns", static_cast<std::uint64_t>(worker.busy.count()));
+  field(out, "stalls", worker.stalls);
   out += '}';
 }
 

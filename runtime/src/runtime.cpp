@@ -28,6 +28,15 @@ Builder& Builder::thread_name(std::string name) {
   return *this;
 }
 
+Builder& Builder::stall_threshold(std::chrono::milliseconds threshold) {
+  options_.stall_threshold = threshold;
+  return *this;
+}
+Builder& Builder::on_stall(std::function<void(const StallReport&)> sink) {
+  options_.on_stall = std::move(sink);
+  return *this;
+}
+
 Runtime Builder::build() const { return Runtime(options_); }
 
 Handle Handle::current() { return Handle(detail::expect_current_runtime().shared_from_this()); }

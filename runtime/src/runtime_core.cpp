@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -49,6 +50,16 @@ BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCor
   return out;
 }
 
+std::function<void(const StallReport&)> stall_sink(const RuntimeOptions& options) {
+  if (options.on_stall) return options.on_stall;
+  return [](const StallReport& report) {
+    std::string line = describe(report);
+    for (const std::string& frame : report.backtrace) line += "\n    " + frame;
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  };
+}
+
 }  // namespace
 
 RuntimeScope::RuntimeScope(RuntimeCore* core) noexcept : outer_(tls_runtime) { tls_runtime = core; }
@@ -87,8 +98,13 @@ void notify_block_on(RuntimeCore& core, std::atomic<bool>& done) noexcept {
 
 RuntimeCore::RuntimeCore(const RuntimeOptions& options)
     : options_(options),
-      scheduler_(worker_count(options), driver_),
-      blocking_(blocking_options(options, this)) {}
+      scheduler_(worker_count(options), driver_, options.stall_threshold),
+      blocking_(blocking_options(options, this)) {
+  if (options.stall_threshold.count() > 0) {
+    stall_monitor_ =
+        std::make_unique<StallMonitor>(scheduler_, options.stall_threshold, stall_sink(options));
+  }
+}
 
 RuntimeCore::~RuntimeCore() = default;
 
@@ -219,6 +235,8 @@ void RuntimeCore::shutdown(std::optional<std::chrono::steady_clock::time_point> 
     scheduler_.wait_for_tasks_until(
         deadline.value_or(std::chrono::steady_clock::time_point::max()));
   }
+  // Before the workers stop: it signals their threads.
+  if (stall_monitor_) stall_monitor_->stop();
   scheduler_.stop_workers();
   const bool all_exited = wait_workers_exited_until(deadline);
   for (auto& thread : threads_) {

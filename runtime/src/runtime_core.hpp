@@ -16,6 +16,7 @@
 #include "brigade/runtime/runtime.hpp"
 #include "driver.hpp"
 #include "scheduler.hpp"
+#include "stall_monitor.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -52,6 +53,9 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   Driver driver_;
   WorkStealingScheduler scheduler_;
   BlockingPool blocking_;
+  // After the scheduler it watches, so it stops first. Holds no reference to this core: the
+  // last one may be dropped on any thread, and a thread cannot join itself.
+  std::unique_ptr<StallMonitor> stall_monitor_;
 
   std::atomic<std::uint64_t> forced_yields_{0};
   // Current-thread flavor: a thread is inside block_on, running the one worker loop.

@@ -1,8 +1,12 @@
 #include "scheduler.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
+
+#include "poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -47,7 +51,9 @@ void unref_chain(TaskHeader* chain) noexcept {
 
 }  // namespace
 
-WorkStealingScheduler::WorkStealingScheduler(std::size_t workers, Driver& driver) : idle_(workers) {
+WorkStealingScheduler::WorkStealingScheduler(std::size_t workers, Driver& driver,
+                                             std::chrono::nanoseconds stall_threshold)
+    : idle_(workers), stall_threshold_ns_(stall_threshold.count()) {
   workers_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(driver));
@@ -139,6 +145,7 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
   const WorkerContext outer = tls_worker;
   tls_worker = {this, index};
   Worker& worker = *workers_[index];
+  worker.thread_id.store(static_cast<int>(::gettid()), std::memory_order_relaxed);
   auto busy_since = std::chrono::steady_clock::now();
   while (!should_stop(until)) {
     ++worker.tick;
@@ -149,11 +156,14 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
       run_task(worker, task);
       continue;
     }
+    stop_polling(worker);
     const auto now = std::chrono::steady_clock::now();
     bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
     park(worker, until);
     busy_since = std::chrono::steady_clock::now();
   }
+  stop_polling(worker);
+  worker.thread_id.store(0, std::memory_order_relaxed);
   const auto now = std::chrono::steady_clock::now();
   bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
   if (worker.searching) {
@@ -168,6 +178,7 @@ void WorkStealingScheduler::run_until_idle(std::size_t index) {
   tls_worker = {this, index};
   Worker& worker = *workers_[index];
   while (TaskHeader* task = next_task(worker)) run_task(worker, task);
+  stop_polling(worker);
   tls_worker = outer;
 }
 
@@ -219,6 +230,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   }
   worker.running_task = true;
   for (unsigned lifo_polls = 0;;) {
+    start_poll(worker, poll_clock_ns());
     bump(worker.polls);
     if (task->run()) {
       push_local(worker, task);  // yielded: to the back, behind everyone else
@@ -233,6 +245,48 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
     }
   }
   worker.running_task = false;
+}
+
+void WorkStealingScheduler::start_poll(Worker& worker, std::int64_t now) noexcept {
+  close_poll(worker, now);
+  worker.poll_started_ns.store(now, std::memory_order_relaxed);
+}
+
+void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcept {
+  // A poll ends at the worker's next clock read (the next poll or parking): what lies between,
+  // picking the next task, is a few hundred nanoseconds against a threshold in milliseconds.
+  const std::int64_t started = worker.poll_started_ns.load(std::memory_order_relaxed);
+  if (started == 0 || stall_threshold_ns_ == 0) return;
+  if (now - started >= stall_threshold_ns_) [[unlikely]] {
+    worker.last_stall_started_ns.store(started, std::memory_order_relaxed);
+    worker.last_stall_ns.store(now - started, std::memory_order_relaxed);
+    worker.stalls.store(worker.stalls.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
+  }
+}
+
+void WorkStealingScheduler::stop_polling(Worker& worker) noexcept {
+  close_poll(worker, poll_clock_ns());
+  worker.poll_started_ns.store(0, std::memory_order_relaxed);
+}
+
+WorkStealingScheduler::PollProbe WorkStealingScheduler::poll_probe(
+    std::size_t index) const noexcept {
+  const Worker& worker = *workers_[index];
+  PollProbe probe;
+  probe.stalls = worker.stalls.load(std::memory_order_acquire);
+  probe.last_stall_started_ns = worker.last_stall_started_ns.load(std::memory_order_relaxed);
+  probe.last_stall_ns = worker.last_stall_ns.load(std::memory_order_relaxed);
+  probe.started_ns = worker.poll_started_ns.load(std::memory_order_relaxed);
+  probe.thread_id = worker.thread_id.load(std::memory_order_relaxed);
+  return probe;
+}
+
+std::int64_t WorkStealingScheduler::current_poll_started_ns() noexcept {
+  const WorkerContext context = tls_worker;
+  if (context.scheduler == nullptr) return 0;
+  return context.scheduler->workers_[context.index]->poll_started_ns.load(
+      std::memory_order_relaxed);
 }
 
 void WorkStealingScheduler::park(Worker& worker, const std::atomic<bool>* until) {
@@ -303,6 +357,7 @@ void WorkStealingScheduler::fill_metrics(RuntimeMetrics& metrics) const {
     out.steal_operations = worker->steal_operations.load(std::memory_order_relaxed);
     out.parks = worker->parks.load(std::memory_order_relaxed);
     out.busy = std::chrono::nanoseconds(worker->busy_ns.load(std::memory_order_relaxed));
+    out.stalls = worker->stalls.load(std::memory_order_relaxed);
     spawned += worker->spawned.load(std::memory_order_relaxed);
     completed += worker->completed.load(std::memory_order_relaxed);
   }

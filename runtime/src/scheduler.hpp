@@ -25,7 +25,9 @@ namespace brigade::runtime::detail {
 // block_on it is also the current-thread flavor.
 class WorkStealingScheduler final : public Scheduler {
  public:
-  WorkStealingScheduler(std::size_t workers, Driver& driver);
+  // A poll that runs `stall_threshold` or longer is counted as a stall (zero: none is).
+  WorkStealingScheduler(std::size_t workers, Driver& driver,
+                        std::chrono::nanoseconds stall_threshold = {});
   ~WorkStealingScheduler();
 
   // Takes a new task (TaskCell::kInitialRefs references) and queues it; cancels it at once if
@@ -66,6 +68,19 @@ class WorkStealingScheduler final : public Scheduler {
   std::size_t workers() const noexcept { return workers_.size(); }
   void fill_metrics(RuntimeMetrics& metrics) const;
 
+  // What the stall monitor reads of a worker, without stopping it.
+  struct PollProbe {
+    std::int64_t started_ns = 0;  // poll_clock_ns() when the current poll started; 0: none
+    std::uint64_t stalls = 0;     // polls that ended at or past the threshold
+    // The last of them: its start stamp and its length.
+    std::int64_t last_stall_started_ns = 0;
+    std::int64_t last_stall_ns = 0;
+    int thread_id = 0;  // the kernel's id of the worker's thread; 0: not running
+  };
+  PollProbe poll_probe(std::size_t index) const noexcept;
+  // On a worker thread (a signal handler may call it): when its current poll started, or 0.
+  static std::int64_t current_poll_started_ns() noexcept;
+
  private:
   struct alignas(64) Worker {
     explicit Worker(Driver& driver) : parker(driver) {}
@@ -86,12 +101,26 @@ class WorkStealingScheduler final : public Scheduler {
     std::atomic<std::uint64_t> busy_ns{0};
     std::atomic<std::uint64_t> spawned{0};
     std::atomic<std::uint64_t> completed{0};
+    // For the stall monitor: the current poll's start (stored once per poll); the stalls, each
+    // counted with a release store after the last one's start and length (written by the owner
+    // only, and only when a poll was a stall); the thread running the loop.
+    std::atomic<std::int64_t> poll_started_ns{0};
+    std::atomic<std::uint64_t> stalls{0};
+    std::atomic<std::int64_t> last_stall_started_ns{0};
+    std::atomic<std::int64_t> last_stall_ns{0};
+    std::atomic<int> thread_id{0};
   };
 
   Worker* current_worker() const noexcept;
   TaskHeader* next_task(Worker& worker);
   TaskHeader* steal_work(Worker& worker);
   void run_task(Worker& worker, TaskHeader* task);
+  // Closes the worker's previous poll at `now` (counting it as a stall if it was long) and
+  // starts the next one: what the stall detector costs a poll, one clock read and one store.
+  void start_poll(Worker& worker, std::int64_t now) noexcept;
+  void close_poll(Worker& worker, std::int64_t now) noexcept;
+  // The worker stops polling (it parks or leaves the loop).
+  void stop_polling(Worker& worker) noexcept;
   void push_local(Worker& worker, TaskHeader* task) noexcept;
   void push_inject(TaskHeader* task) noexcept;
   void park(Worker& worker, const std::atomic<bool>* until);
@@ -104,6 +133,7 @@ class WorkStealingScheduler final : public Scheduler {
   Idle idle_;
   OwnedTasks owned_;
   std::atomic<bool> stopping_{false};
+  const std::int64_t stall_threshold_ns_;
   // Spawns and completions that happen off the worker threads.
   std::atomic<std::uint64_t> spawned_elsewhere_{0};
   std::atomic<std::uint64_t> completed_elsewhere_{0};

@@ -17,6 +17,7 @@
 #include "body_budget.hpp"
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/select.hpp"
+#include "brigade/runtime/task_annotation.hpp"
 #include "brigade/runtime/timeout.hpp"
 #include "brigade/server/http.hpp"
 #include "brigade/server/router.hpp"
@@ -362,6 +363,9 @@ runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
     const Handler& handler, Request& request) {
   if (begin_ < end_ || transport_.has_buffered_input()) pipelining_ = true;
   const bool watch = !pipelining_;
+  // A stall report names the route: the task's spawn site is the accept loop's. The pattern is
+  // a whole std::string of the router's, so its view ends at a NUL and outlives the handler.
+  const runtime::TaskAnnotation serving(request.route.data());
   std::optional<Response> response;
   // The connection survives a failing handler; the observer hears why it failed.
   std::optional<std::string> failure;

@@ -181,6 +181,7 @@ TEST(ConfigLoad, DefaultsWhenNothingIsGiven) {
   EXPECT_EQ(s.tls_handshake_timeout, 10s);
   EXPECT_EQ(s.grace_period, 30s);
   EXPECT_EQ(s.drain_delay, 0s);
+  EXPECT_EQ(s.stall_threshold, 10ms);
   EXPECT_FALSE(s.tls_cert);
   EXPECT_FALSE(s.tls_key);
   EXPECT_EQ(s.data_dir, "./data");
@@ -226,6 +227,7 @@ struct EveryKey {
       {"tls_handshake_timeout", "3s"},
       {"grace_period", "45s"},
       {"drain_delay", "5s"},
+      {"stall_threshold", "0s"},
       {"tls_cert", cert.string()},
       {"tls_key", key.string()},
       {"data_dir", "/srv/data dir"},
@@ -257,6 +259,7 @@ struct EveryKey {
     s.tls_handshake_timeout = 3s;
     s.grace_period = 45s;
     s.drain_delay = 5s;
+    s.stall_threshold = 0ms;
     s.tls_cert = cert;
     s.tls_key = key;
     s.data_dir = "/srv/data dir";
@@ -437,6 +440,15 @@ TEST(ConfigErrors, BareDurationInTheEnvironmentReadsAsDocumented) {
   EXPECT_EQ(to_string(error),
             "config error: key \"header_timeout\" (from BRIGADE_HEADER_TIMEOUT): \"10\" is not a "
             "duration; use a unit: 500ms, 10s, 2m");
+}
+
+TEST(ConfigErrors, StallThresholdIsADurationOfAtMostAnHour) {
+  const ConfigError bare = error_of(load({"--stall-threshold", "10"}));
+  EXPECT_EQ(bare.key, "stall_threshold");
+  EXPECT_NE(bare.reason.find("use a unit"), std::string::npos);
+  const ConfigError long_one = error_of(load({}, {{"BRIGADE_STALL_THRESHOLD", "2h"}}));
+  EXPECT_EQ(long_one.key, "stall_threshold");
+  EXPECT_EQ(long_one.source, "BRIGADE_STALL_THRESHOLD");
 }
 
 TEST(ConfigErrors, BadValueInTheFileNamesKeyFileAndLine) {

@@ -429,6 +429,11 @@ TEST(BlockingQueueLimit, FullQueueAnswers503WithRetryAfter) {
   // The runtime counted the rejections, and the pool serves again once the burst is over.
   const json::object snapshot = parse_object(server.get("/debug/runtime"));
   EXPECT_EQ(snapshot.at("blocking").as_object().at("rejected").to_number<int>(), busy);
+  const std::string metrics = server.get("/metrics").body();
+  EXPECT_NE(
+      metrics.find("\nbrigade_runtime_blocking_rejected_total " + std::to_string(busy) + "\n"),
+      std::string::npos)
+      << metrics;
   EXPECT_EQ(server.get("/cpu?work=10").result_int(), 200);
 }
 
@@ -447,8 +452,8 @@ TEST(DebugRuntime, SnapshotIsJson) {
   for (std::size_t i = 0; i < workers.size(); ++i) {
     const json::object& worker = workers[i].as_object();
     EXPECT_EQ(worker.at("index").to_number<std::size_t>(), i);
-    for (const char* key :
-         {"local_queue_depth", "polls", "steals", "steal_operations", "parks", "busy_ns"}) {
+    for (const char* key : {"local_queue_depth", "polls", "steals", "steal_operations", "parks",
+                            "busy_ns", "stalls"}) {
       EXPECT_TRUE(worker.at(key).is_number()) << key;
     }
     polls += worker.at("polls").to_number<std::int64_t>();

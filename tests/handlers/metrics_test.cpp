@@ -488,6 +488,58 @@ TEST(Metrics, PromtoolAcceptsTheScrape) {
   EXPECT_NE(bad.exit_code, 0) << bad.output;
 }
 
+// The first stderr line of `server` holding both `event` and `detail`, once one has appeared;
+// nullopt after kPollTimeout. (Other stalls may be logged first: the ASan build's start-up is one.)
+std::optional<std::string> wait_for_log_line(Server& server, std::string_view event,
+                                             std::string_view detail) {
+  const auto deadline = Clock::now() + kPollTimeout;
+  for (;;) {
+    const std::string& text = server.process().stderr_text();
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t end = text.find('\n', at);
+      if (end == std::string::npos) break;  // a line still being written
+      const std::string_view line(text.data() + at, end - at);
+      if (line.find(event) != std::string_view::npos &&
+          line.find(detail) != std::string_view::npos) {
+        return std::string(line);
+      }
+      at = end + 1;
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    // Reads the child's output for up to 20 ms (no line holds this needle).
+    static_cast<void>(server.process().wait_for_stderr_line("\x01", 20ms));
+  }
+}
+
+// The stall detector on the real binary: GET /block keeps its worker 200 ms in one poll, which is
+// logged while it lasts (naming the route, since the task's spawn site is the accept loop) and
+// when it ends, and counted in brigade_runtime_stalls_total.
+TEST(Metrics, BlockingAWorkerIsLoggedAsAStallNamingTheRouteAndCounted) {
+  Server server({"--enable-block-endpoint"});
+  const auto stalls = [](const Exposition& scrape) {
+    double total = 0;
+    for (const Sample& sample : scrape.find("brigade_runtime_stalls_total")) total += sample.value;
+    return total;
+  };
+  const double before = stalls(server.scrape());
+  EXPECT_EQ(server.scrape().types.at("brigade_runtime_stalls_total"), "counter");
+
+  EXPECT_EQ(server.get("/block?ms=200").result_int(), 200);
+
+  const auto stalled = wait_for_log_line(server, "worker stalled", "route=/block");
+  ASSERT_TRUE(stalled) << server.process().stderr_text();
+  EXPECT_NE(stalled->find(" warn "), std::string::npos) << *stalled;
+  EXPECT_NE(stalled->find("spawned_at="), std::string::npos) << *stalled;
+  EXPECT_NE(stalled->find("backtrace=[\""), std::string::npos) << *stalled;
+  const auto ended = wait_for_log_line(server, "worker stall ended", "route=/block");
+  ASSERT_TRUE(ended) << server.process().stderr_text();
+  EXPECT_NE(ended->find("ms_total="), std::string::npos) << *ended;
+
+  EXPECT_TRUE(scrape_until(server, [&](const Exposition& scrape) {
+    return stalls(scrape) >= before + 1;
+  })) << "brigade_runtime_stalls_total did not count the stall";
+}
+
 // Needs GET /cpu?work=N (N rounds of SHA-256 on the blocking pool) from the endpoints branch.
 TEST(Metrics, BlockingThreadsGrowWhileCpuWorkRuns) {
   Server server;

@@ -17,10 +17,11 @@ namespace net = brigade::runtime::net;
 
 namespace {
 
-// malloc (glibc) hands out chunks of 16k bytes holding 16k - 8: a block of 104 bytes costs 112,
-// one of 105 costs 128.
-TEST(Footprint, TaskCellOfAVoidTaskFitsA112ByteChunk) {
-  EXPECT_LE(sizeof(detail::TaskCell<void>), 104u);
+// malloc (glibc) hands out chunks of 16k bytes holding 16k - 8: a block of 105 to 120 bytes costs
+// 128. The cell was 104 bytes (a 112-byte chunk) until the stall detector's annotation; 16 bytes
+// of diagnostics at most fit the same 128-byte chunk.
+TEST(Footprint, TaskCellOfAVoidTaskFitsA128ByteChunk) {
+  EXPECT_LE(sizeof(detail::TaskCell<void>), 120u);
 }
 
 TEST(Footprint, TaskCellStoresAValueWithoutADiscriminantOfItsOwn) {

@@ -28,6 +28,9 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
   families.push_back(single("brigade_runtime_blocking_queue_depth",
                             "Closures waiting for a thread of the blocking pool.",
                             MetricType::Gauge, value(m.blocking_queue_depth)));
+  families.push_back(single("brigade_runtime_blocking_rejected_total",
+                            "Closures spawn_blocking refused because the queue was at its limit.",
+                            MetricType::Counter, value(m.blocking_tasks_rejected)));
   families.push_back(single("brigade_runtime_tasks_alive", "Tasks spawned and not yet finished.",
                             MetricType::Gauge, value(m.tasks_alive)));
   families.push_back(single("brigade_runtime_tasks_spawned_total",
@@ -47,6 +50,9 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
       family("brigade_runtime_polls_total", "Task runs on each worker.", MetricType::Counter);
   auto busy = family("brigade_runtime_worker_busy_seconds_total",
                      "Time each worker spent running tasks.", MetricType::Counter);
+  auto stalls = family("brigade_runtime_stalls_total",
+                       "Polls of one task that ran stall_threshold or longer, by worker.",
+                       MetricType::Counter);
   for (std::size_t i = 0; i < m.worker.size(); ++i) {
     const runtime::WorkerMetrics& worker = m.worker[i];
     const std::vector<prometheus::ClientMetric::Label> labels{{"worker", std::to_string(i)}};
@@ -55,12 +61,14 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
     add_sample(parks, value(worker.parks), labels);
     add_sample(polls, value(worker.polls), labels);
     add_sample(busy, std::chrono::duration<double>(worker.busy).count(), labels);
+    add_sample(stalls, value(worker.stalls), labels);
   }
   families.push_back(std::move(local_queue));
   families.push_back(std::move(steals));
   families.push_back(std::move(parks));
   families.push_back(std::move(polls));
   families.push_back(std::move(busy));
+  families.push_back(std::move(stalls));
   return families;
 }
 

@@ -41,6 +41,8 @@ struct Settings {
   // Bounded by default so a burst of offloaded work turns into 503s, not unbounded memory.
   std::optional<std::size_t> blocking_queue_limit = 1024;
   std::size_t max_connections = 10'000;
+  // A poll of one task this long or longer is logged as a stall (0: no stall detector).
+  milliseconds stall_threshold{10};
 
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_headers = 100;

@@ -15,6 +15,7 @@ struct WorkerMetrics {
   std::uint64_t steal_operations = 0;
   std::uint64_t parks = 0;
   std::chrono::nanoseconds busy{0};
+  std::uint64_t stalls = 0;  // polls that ran stall_threshold or longer (counted as they end)
 };
 
 // A snapshot in the spirit of Tokio's RuntimeMetrics. Taking one reads relaxed per-worker

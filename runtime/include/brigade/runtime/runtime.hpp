@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <exception>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -17,6 +18,7 @@
 #include "brigade/runtime/join_handle.hpp"
 #include "brigade/runtime/metrics.hpp"
 #include "brigade/runtime/spawn.hpp"
+#include "brigade/runtime/stall.hpp"
 #include "brigade/runtime/task.hpp"
 
 namespace brigade::runtime {
@@ -69,6 +71,11 @@ struct RuntimeOptions {
   std::chrono::milliseconds blocking_keep_alive{10'000};
   std::optional<std::size_t> blocking_queue_limit;  // none: queue without bound
   std::string thread_name = "brigade";
+  // A poll of one task running this long or longer is a stall: reported to on_stall while it
+  // lasts and when it ends, and counted per worker. Zero: no stall monitor.
+  std::chrono::milliseconds stall_threshold{10};
+  // Called on the stall monitor's thread; unset: a line to stderr (describe()).
+  std::function<void(const StallReport&)> on_stall;
 };
 
 class Builder {
@@ -83,6 +90,8 @@ class Builder {
   Builder& blocking_keep_alive(std::chrono::milliseconds keep_alive);
   Builder& blocking_queue_limit(std::size_t limit);
   Builder& thread_name(std::string name);
+  Builder& stall_threshold(std::chrono::milliseconds threshold);
+  Builder& on_stall(std::function<void(const StallReport&)> sink);
   const RuntimeOptions& options() const noexcept { return options_; }
 
   Runtime build() const;

@@ -114,6 +114,12 @@ class TaskHeader {
   std::uint64_t id() const noexcept { return id_; }
   const std::source_location& spawned_at() const noexcept { return spawned_at_; }
   Scheduler* scheduler() const noexcept { return scheduler_; }
+  // What the task says it is doing (TaskAnnotation), or null. Written only by the task itself,
+  // read by diagnostics on other threads.
+  const char* annotation() const noexcept { return annotation_.load(std::memory_order_relaxed); }
+  void set_annotation(const char* what) noexcept {
+    annotation_.store(what, std::memory_order_relaxed);
+  }
 
   // Intrusive links owned by whichever queue or list holds the task.
   TaskHeader* queue_next = nullptr;
@@ -160,6 +166,7 @@ class TaskHeader {
   Scheduler* scheduler_;
   std::uint64_t id_;
   std::source_location spawned_at_;
+  std::atomic<const char*> annotation_{nullptr};
 };
 
 // The task being run on this thread, for awaiters that need to register a Waiter.
