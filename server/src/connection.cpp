@@ -89,9 +89,11 @@ Response routing_error(RouteMatch& match) {
 template <class Transport>
 class BusyConnection {
  public:
-  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport, bool& pipelining)
+  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport,
+                 const runtime::net::SocketAddr& peer, bool& pipelining)
       : core_(core),
         stream_(stream),
+        peer_(peer),
         transport_(transport),
         fd_(stream.native_handle()),
         pipelining_(pipelining),
@@ -130,13 +132,16 @@ class BusyConnection {
   runtime::Task<bool> answer_expect_continue();
   runtime::Task<bool> respond();
   runtime::Task<std::optional<std::size_t>> write_streamed_body(const BodyStream& next,
-                                                                BodyFraming framing);
+                                                                BodyFraming framing,
+                                                                std::size_t& content_bytes);
   runtime::Task<void> finish();
   runtime::Task<void> refuse(Response response, const Request& request, bool patient);
-  void observe(const Request& request, int status, std::size_t response_bytes) const;
+  void observe(const Request& request, int status, std::size_t response_bytes,
+               std::size_t body_bytes) const;
 
   ServerCore& core_;
   TcpStream& stream_;
+  const runtime::net::SocketAddr& peer_;
   Transport& transport_;
   const int fd_;
   // The client has sent a request before the answer to the previous one was complete, at some
@@ -433,29 +438,30 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   keep_alive = keep_alive && core_.state.load(std::memory_order_seq_cst) == ServerState::serving;
   std::string& out = this->out();
   const std::size_t before = out.size();
-  const BodyFraming framing =
-      write_response(out, response,
-                     {.date = http_date(),
-                      .version_minor = request.version_minor,
-                      .head = head,
-                      .keep_alive = keep_alive,
-                      .body_apart = response.body.size() >= kFlushThreshold});
+  const ResponseContext context{.date = http_date(),
+                                .version_minor = request.version_minor,
+                                .head = head,
+                                .keep_alive = keep_alive,
+                                .body_apart = response.body.size() >= kFlushThreshold};
+  const BodyFraming framing = write_response(out, response, context);
   std::size_t response_bytes = out.size() - before;
+  const std::size_t body_bytes = fixed_body_size(response, context);
   if (framing == BodyFraming::apart) {
     const bool written = co_await write_body_apart(response.body);
-    observe(request, response.status, response_bytes + response.body.size());
+    observe(request, response.status, response_bytes + body_bytes, body_bytes);
     if (!written) co_return false;
   } else if (framing != BodyFraming::complete) {
-    const auto streamed = co_await write_streamed_body(response.stream, framing);
+    std::size_t content_bytes = 0;
+    const auto streamed = co_await write_streamed_body(response.stream, framing, content_bytes);
     if (!streamed) {
-      observe(request, response.status, response_bytes);
+      observe(request, response.status, response_bytes, content_bytes);
       co_return false;
     }
     response_bytes += *streamed;
     keep_alive = keep_alive && framing == BodyFraming::chunked;  // else the close ends the body
-    observe(request, response.status, response_bytes);
+    observe(request, response.status, response_bytes, content_bytes);
   } else {
-    observe(request, response.status, response_bytes);
+    observe(request, response.status, response_bytes, body_bytes);
   }
   body_share_.release();  // the request is answered: its body is no longer held
   if (!keep_alive) {
@@ -468,10 +474,11 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
 
 // The head is in out(); writes it, then each chunk as the producer makes it. Returns the body's
 // bytes on the wire, or nullopt when the connection must close (a write failed or the producer
-// threw: closing is how the client learns that the body is incomplete).
+// threw: closing is how the client learns that the body is incomplete). `content_bytes` adds up
+// the chunks' contents as they are queued, framing aside.
 template <class Transport>
 runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_streamed_body(
-    const BodyStream& next, BodyFraming framing) {
+    const BodyStream& next, BodyFraming framing, std::size_t& content_bytes) {
   std::string& out = this->out();
   std::size_t bytes = 0;
   for (;;) {
@@ -498,6 +505,7 @@ runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_strea
       }
       co_return bytes;
     }
+    content_bytes += chunk->size();
     if (framing == BodyFraming::chunked) {
       write_chunk(out, *chunk);
     } else {
@@ -532,12 +540,12 @@ runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const R
                                                       bool patient) {
   std::string& out = this->out();
   const std::size_t before = out.size();
-  write_response(out, response,
-                 {.date = http_date(),
-                  .version_minor = request.version_minor,
-                  .head = false,
-                  .keep_alive = false});
-  observe(request, response.status, out.size() - before);
+  const ResponseContext context{.date = http_date(),
+                                .version_minor = request.version_minor,
+                                .head = false,
+                                .keep_alive = false};
+  write_response(out, response, context);
+  observe(request, response.status, out.size() - before, fixed_body_size(response, context));
   if (!patient) {
     if (try_flush()) transport_.close_notify(stream_);
     co_return;
@@ -552,16 +560,20 @@ runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const R
 
 template <class Transport>
 void BusyConnection<Transport>::observe(const Request& request, int status,
-                                        std::size_t response_bytes) const {
+                                        std::size_t response_bytes, std::size_t body_bytes) const {
   if (core_.observer == nullptr) return;
-  core_.observer->on_request(request, status, request_bytes_, response_bytes,
-                             Clock::now() - started_);
+  core_.observer->on_request(request, {.status = status,
+                                       .request_bytes = request_bytes_,
+                                       .response_bytes = response_bytes,
+                                       .response_body_bytes = body_bytes,
+                                       .duration = Clock::now() - started_,
+                                       .peer = &peer_});
 }
 
 template <class Transport>
 runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport,
-                                   bool& pipelining) {
-  BusyConnection<Transport> busy(core, stream, transport, pipelining);
+                                   const runtime::net::SocketAddr& peer, bool& pipelining) {
+  BusyConnection<Transport> busy(core, stream, transport, peer, pipelining);
   co_return co_await busy.run();
 }
 
@@ -685,8 +697,9 @@ runtime::Task<void> serve_over(Connection connection) {
       }
       transport_of(connection).set_idle(false);
     }
-    const bool go_on = co_await serve_requests(connection.core(), connection.stream(),
-                                               transport_of(connection), pipelining);
+    const bool go_on =
+        co_await serve_requests(connection.core(), connection.stream(), transport_of(connection),
+                                connection.slot().peer(), pipelining);
     if (!go_on) co_return;
     served = true;
   }

@@ -23,10 +23,11 @@ bool ConnectionSlot::lingering() const noexcept {
   return state_.load(std::memory_order_acquire) == State::lingering;
 }
 
-ConnectionSlot& ConnectionRegistry::add(int fd) {
+ConnectionSlot& ConnectionRegistry::add(int fd, const runtime::net::SocketAddr& peer) {
   std::lock_guard lock(mutex_);
   ConnectionSlot& slot = take_slot_locked();
   slot.fd_ = fd;
+  slot.peer_ = peer;
   slot.state_.store(ConnectionSlot::State::active, std::memory_order_relaxed);
   slot.in_use_ = true;
   live_.fetch_add(1, std::memory_order_relaxed);
