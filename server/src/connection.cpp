@@ -634,6 +634,20 @@ runtime::Task<void> close_lingering(TcpStream& stream, Transport& transport, boo
   co_await linger_close(stream, scratch, kLingerTime);
 }
 
+enum class IdleWake : std::uint8_t { readable, failed, closing };
+
+// An idle TLS connection waits for its peer's next bytes or for the shutdown, whichever comes
+// first: at shutdown it must say close_notify before its FIN, and only its own task can write
+// to the session (see ConnectionRegistry::close_idle_at_shutdown).
+runtime::Task<IdleWake> readable_or_closing(ServerCore& core, TcpStream& stream) {
+  auto closing = core.closing_notice.notified();  // before the check: no notice is missed
+  if (core.closing.load(std::memory_order_seq_cst)) co_return IdleWake::closing;
+  auto readable = stream.readable();
+  const auto first = co_await runtime::select(std::move(readable), std::move(closing));
+  if (first.index() == 1) co_return IdleWake::closing;
+  co_return std::get<0>(first) ? IdleWake::readable : IdleWake::failed;
+}
+
 // The TLS handshake, before the first request. The connection counts as idle meanwhile (it has
 // no request yet): shutdown closes it at once, like any idle one.
 runtime::Task<bool> accept_tls(TlsConnection& connection) {
@@ -656,7 +670,8 @@ runtime::Task<bool> accept_tls(TlsConnection& connection) {
 // The task of a connection, RegisteredConnection (plain TCP) or TlsConnection.
 template <class Connection>
 runtime::Task<void> serve_over(Connection connection) {
-  if constexpr (std::is_same_v<Connection, TlsConnection>) {
+  constexpr bool kTls = std::is_same_v<Connection, TlsConnection>;
+  if constexpr (kTls) {
     const bool accepted = co_await accept_tls(connection);
     if (!accepted) co_return;
   }
@@ -685,14 +700,30 @@ runtime::Task<void> serve_over(Connection connection) {
         if (!served) connection.slot().enter_idle(coarse_now() + kLingerTime, false);
       }
       // On failure the read that would follow sees the error, so only success matters here.
-      const auto readable = co_await connection.stream().readable();
-      if (!readable) co_return;
+      bool closing = false;
+      if constexpr (kTls) {
+        if (served) {
+          const IdleWake wake = co_await readable_or_closing(connection.core(), connection.stream());
+          if (wake == IdleWake::failed) co_return;
+          closing = wake == IdleWake::closing;
+        }
+      }
+      if (!kTls || !served) {
+        const auto readable = co_await connection.stream().readable();
+        if (!readable) co_return;
+      }
       if (!connection.slot().try_activate()) {
         // Half-closed by the shutdown's sweep: the peer answers the FIN, or sent a request
         // before it arrived, which is dropped without a reset.
         if (connection.slot().lingering()) {
           co_await close_lingering(connection.stream(), transport_of(connection), true);
         }
+        co_return;
+      }
+      // A TLS connection woken by the shutdown: closed like a plain one, unless a request has
+      // come meanwhile (it is answered, with "Connection: close").
+      if (closing && !has_pending_input(connection.stream().native_handle())) {
+        co_await close_lingering(connection.stream(), transport_of(connection), false);
         co_return;
       }
       transport_of(connection).set_idle(false);

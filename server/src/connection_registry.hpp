@@ -92,8 +92,9 @@ class ConnectionRegistry {
   // At shutdown, for every connection idle after a request, except those with input waiting:
   // with `half_close`, sends FIN (shutdown(SHUT_WR)) and leaves the task to read what the peer
   // still sends until it closes or `linger` passes: a request the peer sent before the FIN
-  // reached it is then dropped without a reset. Without, aborts the task. A new connection that
-  // has not sent its first request keeps waiting for it, `linger` at most.
+  // reached it is then dropped without a reset. Without (TLS, where close_notify must come
+  // first and only the task can write it), leaves it to its task, which the server wakes. A new
+  // connection that has not sent its first request keeps waiting for it, `linger` at most.
   void close_idle_at_shutdown(runtime::Clock::time_point now, runtime::Clock::duration linger,
                               bool half_close) noexcept;
   // Aborts every connection task.

@@ -190,9 +190,10 @@ runtime::Task<void> close_connections(ServerCore& core) {
   detail::ConnectionRegistry& connections = core.connections;
   // Before the sweep, sequentially consistent: see ConnectionSlot::enter_idle.
   core.closing.store(true, std::memory_order_seq_cst);
-  // Over TLS close_notify must go first, which only the connection's task can send: idle TLS
-  // connections are closed outright.
+  // Over TLS close_notify must go first, which only the connection's task can send: the sweep
+  // leaves idle TLS connections to their tasks, which the notice wakes.
   connections.close_idle_at_shutdown(Clock::now(), kShutdownLinger, !core.options.tls);
+  core.closing_notice.notify_waiters();
 
   const Clock::time_point grace_end = Clock::now() + core.options.grace_period;
   for (;;) {

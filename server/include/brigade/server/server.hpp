@@ -123,8 +123,9 @@ enum class ServerState : std::uint8_t { serving, draining, stopped };
 //   1. state() turns draining at once (readiness handlers answer 503 from it);
 //   2. for drain_delay the server still accepts and serves as usual;
 //   3. the listener closes (new connections are refused by the kernel); connections idle between
-//      requests close at once; a request in flight finishes and its response says
-//      "Connection: close";
+//      requests close at once (a FIN, close_notify first over TLS, then what the peer still
+//      sends is read and dropped for a second, so that it meets no reset); a request in flight
+//      finishes and its response says "Connection: close";
 //   4. grace_period later, the connection tasks still running are aborted;
 //   5. state() turns stopped and run() returns.
 class Server {
