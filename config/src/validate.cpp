@@ -33,10 +33,10 @@ std::expected<void, ConfigError> check_readable(const Assembly& assembly, std::s
 std::expected<void, ConfigError> check_log_file(const Assembly& assembly, std::string_view key,
                                                 const std::filesystem::path& path) {
   const auto refuse = [&](const std::string& why) {
-    return std::unexpected(ConfigError{.key = std::string(key),
-                                       .source = assembly.origin(key),
-                                       .reason = quote(path.string()) + " cannot be written: " +
-                                                 why});
+    return std::unexpected(
+        ConfigError{.key = std::string(key),
+                    .source = assembly.origin(key),
+                    .reason = quote(path.string()) + " cannot be written: " + why});
   };
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) return refuse("it is a directory");

@@ -38,7 +38,10 @@ std::expected<std::unique_ptr<AccessLogWriter>, std::string> AccessLogWriter::op
 }
 
 AccessLogWriter::AccessLogWriter(int fd, bool owns_fd, std::size_t capacity)
-    : queue_(capacity), fd_(fd), owns_fd_(owns_fd), thread_([this] { run(); }) {}
+    : queue_(capacity, capacity * kBytesPerLine),
+      fd_(fd),
+      owns_fd_(owns_fd),
+      thread_([this] { run(); }) {}
 
 AccessLogWriter::~AccessLogWriter() {
   close();

@@ -17,8 +17,9 @@ namespace brigade::app {
 // The access log's writer thread: workers submit finished lines, which a LineQueue carries to a
 // thread of its own that writes them in batches. A worker never waits for the destination: when
 // the queue is full (the destination is slower than the requests, or stuck), the line is dropped
-// and counted. Owns its thread: close() (or the destructor) writes what is queued, within
-// kFinalFlushLimit, then joins.
+// and counted. Memory is bounded: capacity lines and capacity × kBytesPerLine bytes queued, as
+// much again in the batch being written. Owns its thread: close() (or the destructor) writes what
+// is queued, within kFinalFlushLimit, then joins.
 class AccessLogWriter {
  public:
   // How long the writer waits for the queue to fill to half before it writes what it has.
@@ -26,6 +27,9 @@ class AccessLogWriter {
   // At close: how long the lines still queued may take to be written before they are dropped
   // (a destination nobody reads must not hold up the process's exit).
   static constexpr std::chrono::milliseconds kFinalFlushLimit{2'000};
+  // The queue holds at most this many bytes per line of capacity: a typical line is 250 to 300
+  // bytes, and a long target or user agent must not make the queue's memory unbounded.
+  static constexpr std::size_t kBytesPerLine = 512;
 
   // "stdout" (file descriptor 1, not closed here) or a file path, opened for appending (created
   // if missing, 0644). The error says why the file cannot be opened.

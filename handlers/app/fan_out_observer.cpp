@@ -5,8 +5,7 @@
 
 namespace brigade::app {
 
-void FanOutObserver::on_request(const server::Request& request,
-                                const server::Exchange& exchange) {
+void FanOutObserver::on_request(const server::Request& request, const server::Exchange& exchange) {
   for (const auto& observer : observers_) observer->on_request(request, exchange);
 }
 

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "access_log_writer.hpp"
 #include "brigade/config/settings.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/server/server.hpp"
-#include "access_log_writer.hpp"
 #include "log.hpp"
 
 // Settings into the other layers' own option types: the one place that knows both sides.
@@ -15,8 +15,8 @@ namespace brigade::app {
 
 runtime::Builder runtime_builder(const config::Settings& settings);
 // Observed by `metrics` (may be null), by `access_log` when it is not null, and by the failure
-// log writing through `log`. TLS (options.tls) is the caller's: loading the certificate and key can fail,
-// and is reported as a start-up error.
+// log writing through `log`. TLS (options.tls) is the caller's: loading the certificate and key can
+// fail, and is reported as a start-up error.
 server::ServerOptions server_options(const config::Settings& settings, const Logger& log,
                                      std::shared_ptr<server::RequestObserver> metrics,
                                      std::shared_ptr<AccessLogWriter> access_log);

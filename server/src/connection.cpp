@@ -703,7 +703,8 @@ runtime::Task<void> serve_over(Connection connection) {
       bool closing = false;
       if constexpr (kTls) {
         if (served) {
-          const IdleWake wake = co_await readable_or_closing(connection.core(), connection.stream());
+          const IdleWake wake =
+              co_await readable_or_closing(connection.core(), connection.stream());
           if (wake == IdleWake::failed) co_return;
           closing = wake == IdleWake::closing;
         }

@@ -233,7 +233,7 @@ std::size_t utf8_sequence_length(std::string_view text) noexcept {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(0);
   std::size_t length = 0;
-  unsigned char low = 0x80;   // the range of the second byte, narrowed for some leads
+  unsigned char low = 0x80;  // the range of the second byte, narrowed for some leads
   unsigned char high = 0xBF;
   if (lead >= 0xC2 && lead <= 0xDF) {
     length = 2;

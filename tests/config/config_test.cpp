@@ -348,7 +348,8 @@ TEST(ConfigSources, BooleanFlagsStandAloneOrTakeAValue) {
   EXPECT_TRUE(block(load({"--enable-block-endpoint"})));
   EXPECT_TRUE(block(load({"--enable-block-endpoint=true"})));
   EXPECT_FALSE(block(load({"--enable-block-endpoint=false"})));
-  EXPECT_FALSE(block(load({"--enable-block-endpoint=0"}, {{"BRIGADE_ENABLE_BLOCK_ENDPOINT", "1"}})));
+  EXPECT_FALSE(
+      block(load({"--enable-block-endpoint=0"}, {{"BRIGADE_ENABLE_BLOCK_ENDPOINT", "1"}})));
   EXPECT_TRUE(block(load({}, {{"BRIGADE_ENABLE_BLOCK_ENDPOINT", "1"}})));
 
   // A boolean flag never takes the next argument, so "false" here is a stray argument.
@@ -370,7 +371,7 @@ TEST(ConfigSources, AccessLogIsOffStdoutOrAWritablePath) {
   const std::string file = (dir.path() / "access.log").string();
   EXPECT_EQ(load({"--access-log", file})->settings.access_log, file);
   for (const std::string& bad : {std::string("true"), std::string("0"), std::string(""),
-                                dir.path().string(), (dir.path() / "no/such.log").string()}) {
+                                 dir.path().string(), (dir.path() / "no/such.log").string()}) {
     const ConfigError error = error_of(load({"--access-log=" + bad}));
     EXPECT_EQ(error.key, "access_log") << bad;
     EXPECT_EQ(error.source, "--access-log") << bad;

@@ -1,6 +1,8 @@
 // The access log's parts without a server: the bounded queue between workers and the writer
 // thread, the writer itself (order, flush at close, drops when the destination is stuck), and
 // the JSON line with its escaping, checked by an independent parser (Boost.JSON).
+#include "access_log.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "access_log.hpp"
 #include "access_log_writer.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/server/http.hpp"
@@ -26,7 +27,7 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 TEST(LineQueue, DropsWhenFullAndKeepsTheOrder) {
-  LineQueue queue(4);
+  LineQueue queue(4, 1024);
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(queue.push(std::to_string(i)), LineQueue::Pushed::queued);
   }
@@ -41,8 +42,19 @@ TEST(LineQueue, DropsWhenFullAndKeepsTheOrder) {
   EXPECT_EQ(taken, (std::vector<std::string>{"5", "6", "7"}));
 }
 
+TEST(LineQueue, DropsWhatWouldPassItsBytes) {
+  LineQueue queue(100, 10);
+  EXPECT_EQ(queue.push("123456"), LineQueue::Pushed::queued);
+  EXPECT_EQ(queue.push("12345"), LineQueue::Pushed::dropped);
+  EXPECT_EQ(queue.push("1234"), LineQueue::Pushed::queued);
+  std::vector<std::string> taken;
+  ASSERT_TRUE(queue.take(taken, 0ms));
+  EXPECT_EQ(taken, (std::vector<std::string>{"123456", "1234"}));
+  EXPECT_EQ(queue.push("1234567890"), LineQueue::Pushed::queued);  // room again once taken
+}
+
 TEST(LineQueue, CloseRefusesNewLinesAndHandsOverTheRest) {
-  LineQueue queue(8);
+  LineQueue queue(8, 1024);
   EXPECT_EQ(queue.push("a"), LineQueue::Pushed::queued);
   queue.close();
   EXPECT_EQ(queue.push("b"), LineQueue::Pushed::dropped);
@@ -131,7 +143,9 @@ TEST(JsonEscape, EscapesWhatJsonRequiresAndReplacesBytesThatAreNotUtf8) {
   EXPECT_EQ(json_escape("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
             "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   // A stray byte, a truncated sequence, an overlong '/', a surrogate, beyond U+10FFFF.
-  EXPECT_EQ(json_escape("a\xff" "b"), "a\\ufffdb");
+  EXPECT_EQ(json_escape("a\xff"
+                        "b"),
+            "a\\ufffdb");
   EXPECT_EQ(json_escape("\xc3"), "\\ufffd");
   EXPECT_EQ(json_escape("\xc0\xaf"), "\\ufffd\\ufffd");
   EXPECT_EQ(json_escape("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");

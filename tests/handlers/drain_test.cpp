@@ -20,8 +20,8 @@
 #include <filesystem>
 #include <latch>
 #include <mutex>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -123,13 +123,14 @@ class PooledTlsConnection {
 class TestCertificate {
  public:
   TestCertificate() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "brigade-drain-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "brigade-drain-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
     const std::string command =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-        "-subj /CN=localhost -keyout '" + key().string() + "' -out '" + cert().string() +
-        "' 2>/dev/null";
+        "-subj /CN=localhost -keyout '" +
+        key().string() + "' -out '" + cert().string() + "' 2>/dev/null";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
   }
   ~TestCertificate() {
