@@ -231,4 +231,24 @@ std::optional<std::string> OptionalPath::to_toml(const Value& value) const {
   return quote(value->string());
 }
 
+// --- LogDestination ------------------------------------------------------------------------------
+
+std::string LogDestination::type_name() const { return "off|stdout|path"; }
+
+Parsed<std::string> LogDestination::parse_text(std::string_view text) const {
+  if (text.empty()) return std::unexpected("is empty: write off, stdout or a file path");
+  if (parse_bool(text)) {
+    return std::unexpected(quote(text) + " is not off, stdout or a file path");
+  }
+  return std::string(text);
+}
+
+Parsed<std::string> LogDestination::parse_toml(const TomlValue& value) const {
+  return parse_toml_string(*this, value);
+}
+
+std::optional<std::string> LogDestination::to_toml(const std::string& value) const {
+  return quote(value);
+}
+
 }  // namespace brigade::config::detail

@@ -138,6 +138,19 @@ struct OptionalPath {
   std::optional<std::string> to_toml(const Value& value) const;
 };
 
+// Where a log goes: "off", "stdout", or a file path (anything else non-empty). The words a
+// boolean is spelled with are refused: "true" is more likely a leftover of a yes/no setting than
+// the name of a file.
+struct LogDestination {
+  using Value = std::string;
+  static constexpr bool is_boolean = false;
+
+  std::string type_name() const;
+  Parsed<Value> parse_text(std::string_view text) const;
+  Parsed<Value> parse_toml(const TomlValue& value) const;
+  std::optional<std::string> to_toml(const Value& value) const;
+};
+
 // One of an enum's values, by the name to_string(E) gives it: "info", "json".
 template <class E>
 struct Choice {

@@ -26,7 +26,7 @@ Each source overrides the one before it:
   3. the environment      BRIGADE_KEY=value   the key in capitals: BRIGADE_WORKER_THREADS=4
   4. command-line flags   --key value         underscores become dashes: --worker-threads 4,
                           --key=value         --worker-threads=4; a boolean flag alone means
-                                              true: --access-log, --access-log=false
+                                              true: --enable-block-endpoint
 Durations need a unit: 500ms, 10s, 2m, 1h. Sizes are bytes or binary units: 65536, 64KiB, 16MiB.
 Unknown keys and bad values are refused, naming the key and where it was set.
 )";

@@ -93,7 +93,11 @@ std::vector<KeyDescriptor> make_key_table() {
           "least severe level that is logged"),
       key("log_format", &Settings::log_format, Choice<LogFormat>{all_log_formats},
           "log lines as plain text or as JSON objects"),
-      key("access_log", &Settings::access_log, Boolean{}, "log one line per request"),
+      key("access_log", &Settings::access_log, LogDestination{},
+          "one JSON line per request: off, stdout, or a file path (appended to); written by a "
+          "thread of its own, dropped and counted when it cannot keep up"),
+      key("access_log_queue", &Settings::access_log_queue, Count{16, 1'048'576},
+          "access log lines waiting for the writer at most; beyond it lines are dropped"),
       key("hash_offload_threshold", &Settings::hash_offload_threshold, ByteSize{0, 1 * GiB},
           "POST /hash bodies larger than this are hashed on the blocking pool"),
       key("enable_block_endpoint", &Settings::enable_block_endpoint, Boolean{},

@@ -23,7 +23,7 @@ struct KeyDescriptor {
   std::string_view name;         // snake_case: the TOML key; BRIGADE_NAME and --name derive from it
   std::string type;              // for --help: "duration 1ms..1h", "text|json"
   std::string_view description;  // one line for --help
-  bool is_boolean = false;       // as a flag it may stand alone: --access-log means true
+  bool is_boolean = false;       // as a flag it may stand alone: --enable-block-endpoint means true
 
   std::function<Status(Settings&, std::string_view)> set_from_text;    // environment, flags
   std::function<Status(Settings&, const TomlValue&)> set_from_toml;    // the TOML file

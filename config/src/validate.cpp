@@ -28,6 +28,26 @@ std::expected<void, ConfigError> check_readable(const Assembly& assembly, std::s
   return {};
 }
 
+// An access log file is opened (created if missing) at start-up, by the server: here, only what
+// can be known without creating it: not a directory, and in a directory that exists.
+std::expected<void, ConfigError> check_log_file(const Assembly& assembly, std::string_view key,
+                                                const std::filesystem::path& path) {
+  const auto refuse = [&](const std::string& why) {
+    return std::unexpected(
+        ConfigError{.key = std::string(key),
+                    .source = assembly.origin(key),
+                    .reason = quote(path.string()) + " cannot be written: " + why});
+  };
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) return refuse("it is a directory");
+  const std::filesystem::path parent =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(parent, error)) {
+    return refuse(quote(parent.string()) + " is not a directory");
+  }
+  return {};
+}
+
 }  // namespace
 
 std::expected<void, ConfigError> validate(const Assembly& assembly) {
@@ -47,6 +67,9 @@ std::expected<void, ConfigError> validate(const Assembly& assembly) {
         .source = assembly.origin("max_body_bytes"),
         .reason = "is larger than max_buffered_body_bytes: a body that large could never be "
                   "accepted"});
+  }
+  if (settings.access_log != "off" && settings.access_log != "stdout") {
+    if (auto ok = check_log_file(assembly, "access_log", settings.access_log); !ok) return ok;
   }
   if (settings.tls_cert) {
     if (auto ok = check_readable(assembly, "tls_cert", *settings.tls_cert); !ok) return ok;

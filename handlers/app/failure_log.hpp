@@ -16,8 +16,8 @@ class FailureLog final : public server::RequestObserver {
  public:
   explicit FailureLog(Logger log) noexcept : log_(log) {}
 
-  void on_request(const server::Request& /*request*/, int /*status*/, std::size_t /*request_bytes*/,
-                  std::size_t /*response_bytes*/, std::chrono::nanoseconds /*duration*/) override {}
+  void on_request(const server::Request& /*request*/,
+                  const server::Exchange& /*exchange*/) override {}
   void on_handler_failed(const server::Request& request, std::string_view what) override;
 
  private:

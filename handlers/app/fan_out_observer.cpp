@@ -5,12 +5,8 @@
 
 namespace brigade::app {
 
-void FanOutObserver::on_request(const server::Request& request, int status,
-                                std::size_t request_bytes, std::size_t response_bytes,
-                                std::chrono::nanoseconds duration) {
-  for (const auto& observer : observers_) {
-    observer->on_request(request, status, request_bytes, response_bytes, duration);
-  }
+void FanOutObserver::on_request(const server::Request& request, const server::Exchange& exchange) {
+  for (const auto& observer : observers_) observer->on_request(request, exchange);
 }
 
 void FanOutObserver::on_connection_opened() {

@@ -17,8 +17,7 @@ class FanOutObserver final : public server::RequestObserver {
   explicit FanOutObserver(std::vector<std::shared_ptr<server::RequestObserver>> observers) noexcept
       : observers_(std::move(observers)) {}
 
-  void on_request(const server::Request& request, int status, std::size_t request_bytes,
-                  std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_request(const server::Request& request, const server::Exchange& exchange) override;
   void on_request_cancelled(const server::Request& request) override;
   void on_connection_opened() override;
   void on_connection_closed() override;

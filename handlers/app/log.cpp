@@ -12,21 +12,6 @@
 namespace brigade::app {
 namespace {
 
-// RFC 3339 in UTC with milliseconds: 2025-01-31T12:00:00.123Z.
-std::string timestamp() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const std::time_t seconds = system_clock::to_time_t(now);
-  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  const int n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                              utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                              utc.tm_min, utc.tm_sec, static_cast<int>(millis));
-  return std::string(text, n > 0 ? static_cast<std::size_t>(n) : 0);
-}
-
 // In text lines a string value goes without its quotes when nothing in it needs them.
 std::string_view text_value(std::string_view json) {
   if (json.size() < 2 || json.front() != '"') return json;
@@ -45,6 +30,19 @@ void write_all(int fd, std::string_view data) noexcept {
 }
 
 }  // namespace
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point at) {
+  using namespace std::chrono;
+  const std::time_t seconds = system_clock::to_time_t(at);
+  const auto millis = duration_cast<milliseconds>(at.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  const int n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                              utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
+                              utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+  return std::string(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
 
 LogField LogField::text(std::string key, std::string_view value) {
   // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for "\"" + string.
@@ -66,7 +64,7 @@ std::string Logger::format(config::LogLevel level, std::string_view message,
   line.reserve(128 + fields.size() * 32);
   const std::string_view level_name = config::to_string(level);
   if (format_ == config::LogFormat::json) {
-    line += R"({"time":")" + timestamp() + R"(","level":")";
+    line += R"({"time":")" + rfc3339_utc(std::chrono::system_clock::now()) + R"(","level":")";
     line += level_name;
     line += R"(","msg":")" + server::json_escape(message) + "\"";
     for (const LogField& field : fields) {
@@ -74,7 +72,7 @@ std::string Logger::format(config::LogLevel level, std::string_view message,
     }
     line += '}';
   } else {
-    line += timestamp();
+    line += rfc3339_utc(std::chrono::system_clock::now());
     line += ' ';
     line += level_name;
     line += ' ';

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -10,6 +11,9 @@
 // The brigade binary's log lines: one line per event on stderr (stdout is for --help and
 // --print-config), as text or JSON per the log_format setting, filtered by log_level.
 namespace brigade::app {
+
+// RFC 3339 in UTC with milliseconds: 2025-01-31T12:00:00.123Z.
+std::string rfc3339_utc(std::chrono::system_clock::time_point at);
 
 // A key and its value written as a JSON literal: "\"text\"", "42", "true".
 struct LogField {

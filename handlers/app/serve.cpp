@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -171,7 +172,8 @@ Task<void> reload_on_hangup(Signal hangup, server::Server* server, const config:
 }
 
 Task<int> run_server(config::Settings settings, std::optional<server::TlsContext> tls,
-                     const Logger* log, ShutdownStart* start) {
+                     std::shared_ptr<AccessLogWriter> access_log, const Logger* log,
+                     ShutdownStart* start) {
   const auto fail = [log](std::string_view what, std::string_view key, std::string_view address,
                           const std::error_code& error) {
     log->log(LogLevel::error, what,
@@ -227,6 +229,11 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   std::optional<server::Server> admin;
   auto metrics = std::make_shared<handlers::Metrics>(runtime::Handle::current());
   metrics->observe_draining([&server] { return server->state() != server::ServerState::serving; });
+  metrics->observe_access_log([access_log] {
+    if (!access_log) return handlers::Metrics::AccessLogCounts{};
+    return handlers::Metrics::AccessLogCounts{.written = access_log->written(),
+                                              .dropped = access_log->dropped()};
+  });
   const handlers::RouteContext context{
       .is_ready = [&server] { return server->state() == server::ServerState::serving; },
       .metrics = metrics,
@@ -246,7 +253,8 @@ Task<int> run_server(config::Settings settings, std::optional<server::TlsContext
   }
   // After the last route: the HTTP metrics take their route labels from the router.
   auto http_metrics = metrics->observe_http(router);
-  server::ServerOptions options = server_options(settings, *log, std::move(http_metrics));
+  server::ServerOptions options =
+      server_options(settings, *log, std::move(http_metrics), std::move(access_log));
   options.tls = std::move(tls);
   server.emplace(std::move(options), std::move(router));
 
@@ -295,11 +303,25 @@ int serve(const config::Settings& settings) {
       if (!tls) return exit_status::bad_setting;
     }
     warn_if_data_dir_missing(settings.data_dir, log);
+    std::shared_ptr<AccessLogWriter> access_log;
+    if (settings.access_log != "off") {
+      auto opened = AccessLogWriter::open(settings.access_log, settings.access_log_queue);
+      if (!opened) {
+        log.log(LogLevel::error, "cannot open access_log",
+                std::vector{LogField::text("access_log", settings.access_log),
+                            LogField::text("error", opened.error())});
+        return exit_status::bad_setting;
+      }
+      access_log = std::move(*opened);
+    }
     runtime::Runtime runtime = runtime_builder(settings, log).build();
-    status = runtime.block_on(run_server(settings, std::move(tls), &log, &start));
+    status = runtime.block_on(run_server(settings, std::move(tls), access_log, &log, &start));
     // Tasks left are cancelled; closures still running on the blocking pool get what remains
     // of the grace period and are then left behind (the process exits without them).
     runtime.shutdown_timeout(remaining_grace(settings, start));
+    // Every connection is gone: the last lines are queued. Written (within the writer's own
+    // limit) before the process says it stopped.
+    if (access_log) access_log->close();
   } catch (const std::exception& error) {
     log.log(LogLevel::error, "server failed", std::vector{LogField::text("error", error.what())});
     return exit_status::failure;

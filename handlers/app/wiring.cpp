@@ -25,7 +25,8 @@ runtime::Builder runtime_builder(const config::Settings& settings, const Logger&
 }
 
 server::ServerOptions server_options(const config::Settings& settings, const Logger& log,
-                                     std::shared_ptr<server::RequestObserver> metrics) {
+                                     std::shared_ptr<server::RequestObserver> metrics,
+                                     std::shared_ptr<AccessLogWriter> access_log) {
   server::ServerOptions options;
   options.max_connections = settings.max_connections;
   options.max_header_bytes = settings.max_header_bytes;
@@ -39,11 +40,11 @@ server::ServerOptions server_options(const config::Settings& settings, const Log
   options.tls_handshake_timeout = settings.tls_handshake_timeout;
   options.grace_period = settings.grace_period;
   options.drain_delay = settings.drain_delay;
-  std::shared_ptr<server::RequestObserver> access_log;
-  if (settings.access_log) access_log = std::make_shared<AccessLog>(log);
-  // Metrics first: the access log's line is slower to write and should not delay the count.
-  options.observer = combine_observers(
-      {std::move(metrics), std::move(access_log), std::make_shared<FailureLog>(log)});
+  std::vector<std::shared_ptr<server::RequestObserver>> observers{std::move(metrics)};
+  // After the metrics: formatting the line is the slower part and should not delay the count.
+  if (access_log) observers.push_back(std::make_shared<AccessLog>(std::move(access_log)));
+  observers.push_back(std::make_shared<FailureLog>(log));
+  options.observer = combine_observers(std::move(observers));
   return options;
 }
 

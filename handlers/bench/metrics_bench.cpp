@@ -46,7 +46,10 @@ void BM_ObserveRequest(benchmark::State& state) {
   Fixture& f = fixture();
   const server::Request request = f.routed("GET", "/sleep?ms=1");
   for (auto _ : state) {
-    f.observer->on_request(request, 200, 80, 120, std::chrono::microseconds(700));
+    f.observer->on_request(request, {.status = 200,
+                                     .request_bytes = 80,
+                                     .response_bytes = 120,
+                                     .duration = std::chrono::microseconds(700)});
   }
 }
 BENCHMARK(BM_ObserveRequest);
@@ -56,7 +59,10 @@ void BM_ObserveUnmatchedRequest(benchmark::State& state) {
   Fixture& f = fixture();
   const server::Request request = f.routed("BREW", "/nope/xyz");
   for (auto _ : state) {
-    f.observer->on_request(request, 404, 80, 120, std::chrono::milliseconds(3));
+    f.observer->on_request(request, {.status = 404,
+                                     .request_bytes = 80,
+                                     .response_bytes = 120,
+                                     .duration = std::chrono::milliseconds(3)});
   }
 }
 BENCHMARK(BM_ObserveUnmatchedRequest);
@@ -64,7 +70,10 @@ BENCHMARK(BM_ObserveUnmatchedRequest);
 void BM_Scrape(benchmark::State& state) {
   Fixture& f = fixture();
   const server::Request request = f.routed("GET", "/json");
-  f.observer->on_request(request, 200, 80, 120, std::chrono::microseconds(700));
+  f.observer->on_request(request, {.status = 200,
+                                   .request_bytes = 80,
+                                   .response_bytes = 120,
+                                   .duration = std::chrono::microseconds(700)});
   for (auto _ : state) benchmark::DoNotOptimize(f.metrics->scrape());
 }
 BENCHMARK(BM_Scrape);

@@ -90,9 +90,11 @@ Response routing_error(RouteMatch& match) {
 template <class Transport>
 class BusyConnection {
  public:
-  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport, bool& pipelining)
+  BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport,
+                 const runtime::net::SocketAddr& peer, bool& pipelining)
       : core_(core),
         stream_(stream),
+        peer_(peer),
         transport_(transport),
         fd_(stream.native_handle()),
         pipelining_(pipelining),
@@ -131,13 +133,16 @@ class BusyConnection {
   runtime::Task<bool> answer_expect_continue();
   runtime::Task<bool> respond();
   runtime::Task<std::optional<std::size_t>> write_streamed_body(const BodyStream& next,
-                                                                BodyFraming framing);
+                                                                BodyFraming framing,
+                                                                std::size_t& content_bytes);
   runtime::Task<void> finish();
   runtime::Task<void> refuse(Response response, const Request& request, bool patient);
-  void observe(const Request& request, int status, std::size_t response_bytes) const;
+  void observe(const Request& request, int status, std::size_t response_bytes,
+               std::size_t body_bytes) const;
 
   ServerCore& core_;
   TcpStream& stream_;
+  const runtime::net::SocketAddr& peer_;
   Transport& transport_;
   const int fd_;
   // The client has sent a request before the answer to the previous one was complete, at some
@@ -437,29 +442,30 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   keep_alive = keep_alive && core_.state.load(std::memory_order_seq_cst) == ServerState::serving;
   std::string& out = this->out();
   const std::size_t before = out.size();
-  const BodyFraming framing =
-      write_response(out, response,
-                     {.date = http_date(),
-                      .version_minor = request.version_minor,
-                      .head = head,
-                      .keep_alive = keep_alive,
-                      .body_apart = response.body.size() >= kFlushThreshold});
+  const ResponseContext context{.date = http_date(),
+                                .version_minor = request.version_minor,
+                                .head = head,
+                                .keep_alive = keep_alive,
+                                .body_apart = response.body.size() >= kFlushThreshold};
+  const BodyFraming framing = write_response(out, response, context);
   std::size_t response_bytes = out.size() - before;
+  const std::size_t body_bytes = fixed_body_size(response, context);
   if (framing == BodyFraming::apart) {
     const bool written = co_await write_body_apart(response.body);
-    observe(request, response.status, response_bytes + response.body.size());
+    observe(request, response.status, response_bytes + body_bytes, body_bytes);
     if (!written) co_return false;
   } else if (framing != BodyFraming::complete) {
-    const auto streamed = co_await write_streamed_body(response.stream, framing);
+    std::size_t content_bytes = 0;
+    const auto streamed = co_await write_streamed_body(response.stream, framing, content_bytes);
     if (!streamed) {
-      observe(request, response.status, response_bytes);
+      observe(request, response.status, response_bytes, content_bytes);
       co_return false;
     }
     response_bytes += *streamed;
     keep_alive = keep_alive && framing == BodyFraming::chunked;  // else the close ends the body
-    observe(request, response.status, response_bytes);
+    observe(request, response.status, response_bytes, content_bytes);
   } else {
-    observe(request, response.status, response_bytes);
+    observe(request, response.status, response_bytes, body_bytes);
   }
   body_share_.release();  // the request is answered: its body is no longer held
   if (!keep_alive) {
@@ -472,10 +478,11 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
 
 // The head is in out(); writes it, then each chunk as the producer makes it. Returns the body's
 // bytes on the wire, or nullopt when the connection must close (a write failed or the producer
-// threw: closing is how the client learns that the body is incomplete).
+// threw: closing is how the client learns that the body is incomplete). `content_bytes` adds up
+// the chunks' contents as they are queued, framing aside.
 template <class Transport>
 runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_streamed_body(
-    const BodyStream& next, BodyFraming framing) {
+    const BodyStream& next, BodyFraming framing, std::size_t& content_bytes) {
   std::string& out = this->out();
   std::size_t bytes = 0;
   for (;;) {
@@ -502,6 +509,7 @@ runtime::Task<std::optional<std::size_t>> BusyConnection<Transport>::write_strea
       }
       co_return bytes;
     }
+    content_bytes += chunk->size();
     if (framing == BodyFraming::chunked) {
       write_chunk(out, *chunk);
     } else {
@@ -536,12 +544,12 @@ runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const R
                                                       bool patient) {
   std::string& out = this->out();
   const std::size_t before = out.size();
-  write_response(out, response,
-                 {.date = http_date(),
-                  .version_minor = request.version_minor,
-                  .head = false,
-                  .keep_alive = false});
-  observe(request, response.status, out.size() - before);
+  const ResponseContext context{.date = http_date(),
+                                .version_minor = request.version_minor,
+                                .head = false,
+                                .keep_alive = false};
+  write_response(out, response, context);
+  observe(request, response.status, out.size() - before, fixed_body_size(response, context));
   if (!patient) {
     if (try_flush()) transport_.close_notify(stream_);
     co_return;
@@ -556,16 +564,20 @@ runtime::Task<void> BusyConnection<Transport>::refuse(Response response, const R
 
 template <class Transport>
 void BusyConnection<Transport>::observe(const Request& request, int status,
-                                        std::size_t response_bytes) const {
+                                        std::size_t response_bytes, std::size_t body_bytes) const {
   if (core_.observer == nullptr) return;
-  core_.observer->on_request(request, status, request_bytes_, response_bytes,
-                             Clock::now() - started_);
+  core_.observer->on_request(request, {.status = status,
+                                       .request_bytes = request_bytes_,
+                                       .response_bytes = response_bytes,
+                                       .response_body_bytes = body_bytes,
+                                       .duration = Clock::now() - started_,
+                                       .peer = &peer_});
 }
 
 template <class Transport>
 runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport,
-                                   bool& pipelining) {
-  BusyConnection<Transport> busy(core, stream, transport, pipelining);
+                                   const runtime::net::SocketAddr& peer, bool& pipelining) {
+  BusyConnection<Transport> busy(core, stream, transport, peer, pipelining);
   co_return co_await busy.run();
 }
 
@@ -626,6 +638,20 @@ runtime::Task<void> close_lingering(TcpStream& stream, Transport& transport, boo
   co_await linger_close(stream, scratch, kLingerTime);
 }
 
+enum class IdleWake : std::uint8_t { readable, failed, closing };
+
+// An idle TLS connection waits for its peer's next bytes or for the shutdown, whichever comes
+// first: at shutdown it must say close_notify before its FIN, and only its own task can write
+// to the session (see ConnectionRegistry::close_idle_at_shutdown).
+runtime::Task<IdleWake> readable_or_closing(ServerCore& core, TcpStream& stream) {
+  auto closing = core.closing_notice.notified();  // before the check: no notice is missed
+  if (core.closing.load(std::memory_order_seq_cst)) co_return IdleWake::closing;
+  auto readable = stream.readable();
+  const auto first = co_await runtime::select(std::move(readable), std::move(closing));
+  if (first.index() == 1) co_return IdleWake::closing;
+  co_return std::get<0>(first) ? IdleWake::readable : IdleWake::failed;
+}
+
 // The TLS handshake, before the first request. The connection counts as idle meanwhile (it has
 // no request yet): shutdown closes it at once, like any idle one.
 runtime::Task<bool> accept_tls(TlsConnection& connection) {
@@ -648,7 +674,8 @@ runtime::Task<bool> accept_tls(TlsConnection& connection) {
 // The task of a connection, RegisteredConnection (plain TCP) or TlsConnection.
 template <class Connection>
 runtime::Task<void> serve_over(Connection connection) {
-  if constexpr (std::is_same_v<Connection, TlsConnection>) {
+  constexpr bool kTls = std::is_same_v<Connection, TlsConnection>;
+  if constexpr (kTls) {
     const bool accepted = co_await accept_tls(connection);
     if (!accepted) co_return;
   }
@@ -677,8 +704,19 @@ runtime::Task<void> serve_over(Connection connection) {
         if (!served) connection.slot().enter_idle(coarse_now() + kLingerTime, false);
       }
       // On failure the read that would follow sees the error, so only success matters here.
-      const auto readable = co_await connection.stream().readable();
-      if (!readable) co_return;
+      bool closing = false;
+      if constexpr (kTls) {
+        if (served) {
+          const IdleWake wake =
+              co_await readable_or_closing(connection.core(), connection.stream());
+          if (wake == IdleWake::failed) co_return;
+          closing = wake == IdleWake::closing;
+        }
+      }
+      if (!kTls || !served) {
+        const auto readable = co_await connection.stream().readable();
+        if (!readable) co_return;
+      }
       if (!connection.slot().try_activate()) {
         // Half-closed by the shutdown's sweep: the peer answers the FIN, or sent a request
         // before it arrived, which is dropped without a reset.
@@ -687,10 +725,17 @@ runtime::Task<void> serve_over(Connection connection) {
         }
         co_return;
       }
+      // A TLS connection woken by the shutdown: closed like a plain one, unless a request has
+      // come meanwhile (it is answered, with "Connection: close").
+      if (closing && !has_pending_input(connection.stream().native_handle())) {
+        co_await close_lingering(connection.stream(), transport_of(connection), false);
+        co_return;
+      }
       transport_of(connection).set_idle(false);
     }
-    const bool go_on = co_await serve_requests(connection.core(), connection.stream(),
-                                               transport_of(connection), pipelining);
+    const bool go_on =
+        co_await serve_requests(connection.core(), connection.stream(), transport_of(connection),
+                                connection.slot().peer(), pipelining);
     if (!go_on) co_return;
     served = true;
   }

@@ -23,10 +23,11 @@ bool ConnectionSlot::lingering() const noexcept {
   return state_.load(std::memory_order_acquire) == State::lingering;
 }
 
-ConnectionSlot& ConnectionRegistry::add(int fd) {
+ConnectionSlot& ConnectionRegistry::add(int fd, const runtime::net::SocketAddr& peer) {
   std::lock_guard lock(mutex_);
   ConnectionSlot& slot = take_slot_locked();
   slot.fd_ = fd;
+  slot.peer_ = peer;
   slot.state_.store(ConnectionSlot::State::active, std::memory_order_relaxed);
   slot.in_use_ = true;
   live_.fetch_add(1, std::memory_order_relaxed);
@@ -111,13 +112,10 @@ void ConnectionRegistry::close_idle_at_shutdown(runtime::Clock::time_point now,
       }
       continue;
     }
-    if (has_pending_input(slot.fd_)) continue;
+    if (!half_close || has_pending_input(slot.fd_)) continue;
     auto expected = ConnectionSlot::State::idle;
-    const auto next =
-        half_close ? ConnectionSlot::State::lingering : ConnectionSlot::State::closing;
-    if (!slot.state_.compare_exchange_strong(expected, next, std::memory_order_acq_rel)) continue;
-    if (!half_close) {
-      slot.task_.abort();
+    if (!slot.state_.compare_exchange_strong(expected, ConnectionSlot::State::lingering,
+                                             std::memory_order_acq_rel)) {
       continue;
     }
     // The task wakes when the peer answers the FIN (or sends a late request), sees `lingering`

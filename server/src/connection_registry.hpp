@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "brigade/runtime/join_handle.hpp"
+#include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/sync/notify.hpp"
 #include "brigade/runtime/time.hpp"
 
@@ -37,6 +38,8 @@ class ConnectionSlot {
   // After try_activate() failed: the server half-closed the connection at shutdown, and its task
   // is to read and drop what the peer still sends until it closes (see close_idle).
   bool lingering() const noexcept;
+  // The client's address, as accepted: set by add(), before the task starts, and never after.
+  const runtime::net::SocketAddr& peer() const noexcept { return peer_; }
 
  private:
   friend class ConnectionRegistry;
@@ -48,6 +51,7 @@ class ConnectionSlot {
   // Guarded by the registry's mutex:
   runtime::JoinHandle<void> task_;
   int fd_ = -1;
+  runtime::net::SocketAddr peer_;
   bool in_use_ = false;
   ConnectionSlot* next_free_ = nullptr;
 };
@@ -68,9 +72,9 @@ class ConnectionRegistry {
   ConnectionRegistry(const ConnectionRegistry&) = delete;
   ConnectionRegistry& operator=(const ConnectionRegistry&) = delete;
 
-  // Registers a connection on `fd`; its task must call remove(slot) as it ends (see
+  // Registers a connection on `fd` from `peer`; its task must call remove(slot) as it ends (see
   // RegisteredConnection), and attach(slot, handle) once it is spawned.
-  ConnectionSlot& add(int fd);
+  ConnectionSlot& add(int fd, const runtime::net::SocketAddr& peer);
   // Gives the registry the connection's task, to abort it. Call it from the task that calls
   // add() (the accept loop), right after spawning.
   void attach(ConnectionSlot& slot, runtime::JoinHandle<void> task) noexcept;
@@ -88,8 +92,9 @@ class ConnectionRegistry {
   // At shutdown, for every connection idle after a request, except those with input waiting:
   // with `half_close`, sends FIN (shutdown(SHUT_WR)) and leaves the task to read what the peer
   // still sends until it closes or `linger` passes: a request the peer sent before the FIN
-  // reached it is then dropped without a reset. Without, aborts the task. A new connection that
-  // has not sent its first request keeps waiting for it, `linger` at most.
+  // reached it is then dropped without a reset. Without (TLS, where close_notify must come
+  // first and only the task can write it), leaves it to its task, which the server wakes. A new
+  // connection that has not sent its first request keeps waiting for it, `linger` at most.
   void close_idle_at_shutdown(runtime::Clock::time_point now, runtime::Clock::duration linger,
                               bool half_close) noexcept;
   // Aborts every connection task.

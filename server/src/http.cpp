@@ -223,10 +223,46 @@ std::string_view reason_phrase(int status) noexcept {
   }
 }
 
+namespace {
+
+bool is_continuation(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
+
+// The length of the well-formed UTF-8 sequence at the start of `text` (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 when it does not start with one.
+std::size_t utf8_sequence_length(std::string_view text) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte, narrowed for some leads
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (!is_continuation(byte(i))) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  while (!text.empty()) {
+    const char c = text.front();
+    std::size_t taken = 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -254,10 +290,18 @@ std::string json_escape(std::string_view text) {
           char escaped[8];
           std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
           out += escaped;
-        } else {
+        } else if (static_cast<unsigned char>(c) < 0x80) {
           out += c;
+        } else if (const std::size_t length = utf8_sequence_length(text); length > 0) {
+          out += text.substr(0, length);
+          taken = length;
+        } else {
+          // Not UTF-8 (a Latin-1 header value, a fuzzer's bytes): JSON text must be, so the
+          // byte becomes U+FFFD, as encoding/json and serde_json do with invalid input.
+          out += "\\ufffd";
         }
     }
+    text.remove_prefix(taken);
   }
   return out;
 }

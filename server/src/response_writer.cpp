@@ -83,6 +83,12 @@ void append_hex(std::string& out, std::uint64_t value) {
 
 }  // namespace
 
+std::size_t fixed_body_size(const Response& response, const ResponseContext& context) noexcept {
+  const int status = response.status >= 100 && response.status <= 999 ? response.status : 500;
+  if (is_bodiless_status(status) || context.head || response.stream) return 0;
+  return response.body.size();
+}
+
 BodyFraming write_response(std::string& out, const Response& response,
                            const ResponseContext& context) {
   const int status = response.status >= 100 && response.status <= 999 ? response.status : 500;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ struct ResponseContext {
 // A status outside 100..999 is written as 500.
 BodyFraming write_response(std::string& out, const Response& response,
                            const ResponseContext& context);
+
+// The bytes of response.body that write_response() sends (appended, or apart): none for HEAD, a
+// bodiless status or a streamed response (its chunks are counted as they are written).
+std::size_t fixed_body_size(const Response& response, const ResponseContext& context) noexcept;
 
 // "HTTP/1.1 100 Continue", for a request that expects it, before its body is read.
 void write_continue(std::string& out);

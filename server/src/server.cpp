@@ -138,7 +138,8 @@ void reject(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
   }
 }
 
-void admit(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
+void admit(const std::shared_ptr<ServerCore>& core, TcpStream stream,
+           const runtime::net::SocketAddr& peer) {
   // Only this loop adds connections, so the check cannot race with another admission.
   if (core->connections.live() >= core->options.max_connections) {
     reject(core, std::move(stream));
@@ -147,7 +148,7 @@ void admit(const std::shared_ptr<ServerCore>& core, TcpStream stream) {
   // Answers are written whole: nothing is gained by holding back a small last segment.
   static_cast<void>(stream.set_nodelay(true));
   core->connections_total.fetch_add(1, std::memory_order_relaxed);
-  detail::ConnectionSlot& slot = core->connections.add(stream.native_handle());
+  detail::ConnectionSlot& slot = core->connections.add(stream.native_handle(), peer);
   // From here the RegisteredConnection owns the registration: if spawning fails, destroying it
   // gives the slot back.
   detail::RegisteredConnection connection(core, slot, std::move(stream));
@@ -163,7 +164,7 @@ using Accepted = std::expected<std::pair<TcpStream, runtime::net::SocketAddr>, s
 std::optional<std::error_code> admit_accepted(const std::shared_ptr<ServerCore>& core,
                                               Accepted accepted) {
   if (!accepted) return accepted.error();
-  admit(core, std::move(accepted->first));
+  admit(core, std::move(accepted->first), accepted->second);
   return std::nullopt;
 }
 
@@ -179,7 +180,7 @@ void close_listener(const std::shared_ptr<ServerCore>& core, TcpListener listene
   for (;;) {
     auto accepted = listener.try_accept();
     if (!accepted) return;
-    admit(core, std::move(accepted->first));
+    admit(core, std::move(accepted->first), accepted->second);
   }
 }
 
@@ -189,9 +190,10 @@ runtime::Task<void> close_connections(ServerCore& core) {
   detail::ConnectionRegistry& connections = core.connections;
   // Before the sweep, sequentially consistent: see ConnectionSlot::enter_idle.
   core.closing.store(true, std::memory_order_seq_cst);
-  // Over TLS close_notify must go first, which only the connection's task can send: idle TLS
-  // connections are closed outright.
+  // Over TLS close_notify must go first, which only the connection's task can send: the sweep
+  // leaves idle TLS connections to their tasks, which the notice wakes.
   connections.close_idle_at_shutdown(Clock::now(), kShutdownLinger, !core.options.tls);
+  core.closing_notice.notify_waiters();
 
   const Clock::time_point grace_end = Clock::now() + core.options.grace_period;
   for (;;) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "body_budget.hpp"
+#include "brigade/runtime/sync/notify.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/time.hpp"
 #include "brigade/server/router.hpp"
@@ -52,6 +53,9 @@ struct ServerCore {
   // Set once the listener is closed: responses say "Connection: close" and connections close
   // instead of waiting for another request. Sequentially consistent with ConnectionSlot's state.
   std::atomic<bool> closing{false};
+  // Notified (notify_waiters) once `closing` is set: wakes the idle TLS connections, which must
+  // write their close_notify themselves (the shutdown's sweep half-closes plain ones).
+  runtime::Notify closing_notice;
 
   std::atomic<std::uint64_t> connections_total{0};
   // Rejected connections (503) still draining the request they were sent.

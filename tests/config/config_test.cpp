@@ -187,7 +187,8 @@ TEST(ConfigLoad, DefaultsWhenNothingIsGiven) {
   EXPECT_EQ(s.data_dir, "./data");
   EXPECT_EQ(s.log_level, LogLevel::info);
   EXPECT_EQ(s.log_format, LogFormat::text);
-  EXPECT_FALSE(s.access_log);
+  EXPECT_EQ(s.access_log, "off");
+  EXPECT_EQ(s.access_log_queue, 8192u);
   EXPECT_EQ(s.hash_offload_threshold, 64u * 1024);
   EXPECT_FALSE(s.enable_block_endpoint);
   EXPECT_FALSE(s.admin_listen);
@@ -233,7 +234,8 @@ struct EveryKey {
       {"data_dir", "/srv/data dir"},
       {"log_level", "debug"},
       {"log_format", "json"},
-      {"access_log", "true"},
+      {"access_log", "stdout"},
+      {"access_log_queue", "64"},
       {"hash_offload_threshold", "0"},
       {"enable_block_endpoint", "true"},
       {"admin_listen", "127.0.0.1:9901"},
@@ -265,7 +267,8 @@ struct EveryKey {
     s.data_dir = "/srv/data dir";
     s.log_level = LogLevel::debug;
     s.log_format = LogFormat::json;
-    s.access_log = true;
+    s.access_log = "stdout";
+    s.access_log_queue = 64;
     s.hash_offload_threshold = 0;
     s.enable_block_endpoint = true;
     s.admin_listen = "127.0.0.1:9901";
@@ -316,7 +319,7 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
   std::string toml;
   for (const auto& [key, value] : every.text) {
     const bool native =
-        key == "access_log" || key == "enable_block_endpoint" || key == "worker_threads" ||
+        key == "access_log_queue" || key == "enable_block_endpoint" || key == "worker_threads" ||
         key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
         key == "max_headers" ||
         key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
@@ -344,20 +347,40 @@ TEST(ConfigSources, TomlTakesSizesAsIntegersOrStrings) {
 }
 
 TEST(ConfigSources, BooleanFlagsStandAloneOrTakeAValue) {
-  EXPECT_TRUE(load({"--access-log"})->settings.access_log);
-  EXPECT_TRUE(load({"--access-log=true"})->settings.access_log);
-  EXPECT_FALSE(load({"--access-log=false"})->settings.access_log);
-  EXPECT_FALSE(load({"--access-log=0"}, {{"BRIGADE_ACCESS_LOG", "1"}})->settings.access_log);
-  EXPECT_TRUE(load({}, {{"BRIGADE_ACCESS_LOG", "1"}})->settings.access_log);
+  const auto block = [](const Result& result) { return result->settings.enable_block_endpoint; };
+  EXPECT_TRUE(block(load({"--enable-block-endpoint"})));
+  EXPECT_TRUE(block(load({"--enable-block-endpoint=true"})));
+  EXPECT_FALSE(block(load({"--enable-block-endpoint=false"})));
+  EXPECT_FALSE(
+      block(load({"--enable-block-endpoint=0"}, {{"BRIGADE_ENABLE_BLOCK_ENDPOINT", "1"}})));
+  EXPECT_TRUE(block(load({}, {{"BRIGADE_ENABLE_BLOCK_ENDPOINT", "1"}})));
 
   // A boolean flag never takes the next argument, so "false" here is a stray argument.
-  const ConfigError error = error_of(load({"--access-log", "false"}));
+  const ConfigError error = error_of(load({"--enable-block-endpoint", "false"}));
   EXPECT_EQ(error.source, "command line");
   EXPECT_NE(error.reason.find("\"false\""), std::string::npos);
 
-  const ConfigError bad = error_of(load({"--access-log=maybe"}));
-  EXPECT_EQ(bad.key, "access_log");
-  EXPECT_EQ(bad.source, "--access-log");
+  const ConfigError bad = error_of(load({"--enable-block-endpoint=maybe"}));
+  EXPECT_EQ(bad.key, "enable_block_endpoint");
+  EXPECT_EQ(bad.source, "--enable-block-endpoint");
+}
+
+// access_log: off, stdout or a file that can be created; a leftover boolean, an empty value, a
+// directory or a file in a missing directory is an error naming the key.
+TEST(ConfigSources, AccessLogIsOffStdoutOrAWritablePath) {
+  const TempDir dir;
+  EXPECT_EQ(load({"--access-log", "stdout"})->settings.access_log, "stdout");
+  EXPECT_EQ(load({}, {{"BRIGADE_ACCESS_LOG", "off"}})->settings.access_log, "off");
+  const std::string file = (dir.path() / "access.log").string();
+  EXPECT_EQ(load({"--access-log", file})->settings.access_log, file);
+  for (const std::string& bad : {std::string("true"), std::string("0"), std::string(""),
+                                 dir.path().string(), (dir.path() / "no/such.log").string()}) {
+    const ConfigError error = error_of(load({"--access-log=" + bad}));
+    EXPECT_EQ(error.key, "access_log") << bad;
+    EXPECT_EQ(error.source, "--access-log") << bad;
+  }
+  const ConfigError small = error_of(load({"--access-log-queue", "1"}));
+  EXPECT_EQ(small.key, "access_log_queue");
 }
 
 TEST(ConfigSources, EmptyPathUnsetsTls) {
@@ -530,7 +553,8 @@ TEST(ConfigErrors, TomlValuesOfTheWrongType) {
   };
   for (const Case c :
        {Case{"worker_threads = \"4\"", "expected an integer, got a string"},
-        Case{"access_log = \"true\"", "expected a boolean"},
+        Case{"enable_block_endpoint = \"true\"", "expected a boolean"},
+        Case{"access_log = true", "expected a string"},
         Case{"header_timeout = 10", "use a unit"}, Case{"max_body_bytes = -1", "negative"},
         Case{"max_body_bytes = true", "expected an integer or a string"},
         Case{"listen = 8080", "expected a string"}, Case{"grace_period = 1.5", "got a float"},
@@ -762,7 +786,7 @@ TEST(ConfigPrintConfig, DefaultsRoundTripThroughConfig) {
   EXPECT_NE(toml.find("max_header_bytes = \"64KiB\"\n"), std::string::npos) << toml;
   EXPECT_NE(toml.find("header_timeout = \"10s\"\n"), std::string::npos) << toml;
   EXPECT_NE(toml.find("# tls_cert is not set\n"), std::string::npos) << toml;
-  EXPECT_NE(toml.find("access_log = false\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("access_log = \"off\"\n"), std::string::npos) << toml;
   expect_round_trip(Settings{});
 }
 

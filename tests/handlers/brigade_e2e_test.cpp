@@ -221,13 +221,15 @@ TEST(BrigadeCommandLine, StartupLineShowsTheEffectiveSettings) {
   EXPECT_NE(line.find("listen=127.0.0.1:0"), std::string::npos) << line;
 }
 
+// On stdout, one JSON object per request (access_log_e2e_test checks the fields).
 TEST(BrigadeCommandLine, AccessLogWritesALinePerRequest) {
-  Server server({"--access-log"});
+  Server server({"--access-log", "stdout"});
   EXPECT_EQ(server.get("/json?x=1").result_int(), 200);
-  const auto line = server.process().wait_for_stderr_line(" request ", 5s);
-  ASSERT_TRUE(line.has_value()) << server.process().stderr_text();
-  EXPECT_NE(line->find("method=GET target=\"/json?x=1\" route=/json status=200"), std::string::npos)
-      << *line;
+  const auto line = server.process().wait_for_stdout_line(R"("target":"/json?x=1")", 5s);
+  ASSERT_TRUE(line.has_value()) << server.process().stdout_text();
+  EXPECT_NE(line->find(R"("method":"GET")"), std::string::npos) << *line;
+  EXPECT_NE(line->find(R"("status":200)"), std::string::npos) << *line;
+  EXPECT_NE(line->find(R"("route":"/json")"), std::string::npos) << *line;
 }
 
 TEST(BrigadeCommandLine, HelpTablesTheExitStatuses) {

@@ -84,13 +84,12 @@ class ChildProcess {
   // child exits or `timeout` passes first.
   std::optional<std::string> wait_for_stderr_line(std::string_view needle,
                                                   std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      if (auto line = find_line(stderr_, needle)) return line;
-      if (status_ || Clock::now() >= deadline) return std::nullopt;
-      pump(std::chrono::milliseconds(20));
-      reap();
-    }
+    return wait_for_line(stderr_, needle, timeout);
+  }
+  // The same on stdout.
+  std::optional<std::string> wait_for_stdout_line(std::string_view needle,
+                                                  std::chrono::milliseconds timeout) {
+    return wait_for_line(stdout_, needle, timeout);
   }
 
   // Waits for the child to exit, reading its output meanwhile: the wait status, or nullopt if
@@ -138,6 +137,17 @@ class ChildProcess {
     for (std::string& s : strings) result.push_back(s.data());
     result.push_back(nullptr);
     return result;
+  }
+
+  std::optional<std::string> wait_for_line(const std::string& text, std::string_view needle,
+                                           std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      if (auto line = find_line(text, needle)) return line;
+      if (status_ || Clock::now() >= deadline) return std::nullopt;
+      pump(std::chrono::milliseconds(20));
+      reap();
+    }
   }
 
   static std::optional<std::string> find_line(const std::string& text, std::string_view needle) {

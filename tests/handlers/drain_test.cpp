@@ -1,22 +1,27 @@
 // Graceful shutdown as pooled keep-alive clients see it: from the signal on every answer says
-// "Connection: close", an idle connection is closed with a FIN and never a reset, and a POST
-// either gets its whole answer or is never sent. The real `brigade` binary, real signals, and
-// Boost.Asio/Beast clients on plain blocking sockets (to see a reset apart from an orderly close).
+// "Connection: close", an idle connection is closed with a FIN (over TLS, close_notify first) and
+// never a reset, and a POST either gets its whole answer or is never sent. The real `brigade`
+// binary, real signals, and Boost.Asio/Beast clients on blocking sockets (to see a reset apart
+// from an orderly close), over plain TCP and over TLS.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <latch>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +74,79 @@ class PooledConnection {
   beast::flat_buffer buffer_;
 };
 
+// The same over TLS, as a pooled HTTPS client holds one (the test's certificate is not verified:
+// what is tested is the close, not the identity).
+class PooledTlsConnection {
+ public:
+  explicit PooledTlsConnection(asio::io_context& io)
+      : context_(asio::ssl::context::tls_client), stream_(io, context_) {
+    context_.set_verify_mode(asio::ssl::verify_none);
+  }
+
+  beast::error_code connect(std::uint16_t port) {
+    beast::error_code error;
+    socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
+    if (error) return error;
+    stream_.handshake(asio::ssl::stream_base::client, error);
+    return error;
+  }
+
+  // Between requests a server sends nothing but its close (close_notify, then FIN): any byte or
+  // end of stream waiting means the server has closed.
+  bool closed_by_server() {
+    pollfd event{.fd = socket().native_handle(), .events = POLLIN, .revents = 0};
+    return ::poll(&event, 1, 0) != 0;
+  }
+
+  beast::error_code post(const std::string& body, Response& response) {
+    http::request<http::string_body> request{http::verb::post, "/echo", 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.body() = body;
+    request.prepare_payload();
+    beast::error_code error;
+    http::write(stream_, request, error);
+    if (error) return error;
+    http::read(stream_, buffer_, response, error);
+    return error;
+  }
+
+  asio::ssl::stream<tcp::socket>& stream() { return stream_; }
+  tcp::socket& socket() { return stream_.next_layer(); }
+
+ private:
+  asio::ssl::context context_;
+  asio::ssl::stream<tcp::socket> stream_;
+  beast::flat_buffer buffer_;
+};
+
+// A self-signed certificate for localhost, made with the openssl command line.
+class TestCertificate {
+ public:
+  TestCertificate() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "brigade-drain-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "-subj /CN=localhost -keyout '" +
+        key().string() + "' -out '" + cert().string() + "' 2>/dev/null";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
+  }
+  ~TestCertificate() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::filesystem::path cert() const { return dir_ / "cert.pem"; }
+  std::filesystem::path key() const { return dir_ / "key.pem"; }
+  std::vector<std::string> flags() const {
+    return {"--tls-cert", cert().string(), "--tls-key", key().string()};
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
 struct Tally {
   std::atomic<std::size_t> answered{0};
   std::atomic<std::size_t> answered_with_close{0};
@@ -85,9 +163,10 @@ struct Tally {
 // POSTs in a loop over kept-alive connections until the server refuses a new one. A request
 // that was written must get its whole answer: a reset, an early end of stream or a wrong answer
 // is a failure.
+template <class Connection>
 void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_up, Tally& tally) {
   asio::io_context io;
-  std::optional<PooledConnection> connection;
+  std::optional<Connection> connection;
   bool counted_down = false;
   for (std::size_t n = 0;; ++n) {
     if (connection && connection->closed_by_server()) connection.reset();
@@ -128,31 +207,43 @@ void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_u
   if (!counted_down) warmed_up.count_down();
 }
 
-TEST(Drain, KeepAliveClientsPostingAcrossSigtermLoseNoRequest) {
-  constexpr std::size_t kClients = 200;
-  RunningBrigade server({"--drain-delay", "1s", "--grace-period", "10s"});
+// `clients` clients POST in a loop over kept-alive connections across a SIGTERM with a drain
+// delay of 1 s: none loses a request, and the server exits 0.
+template <class Connection>
+void post_across_sigterm(std::size_t clients, std::vector<std::string> flags) {
+  flags.insert(flags.end(), {"--drain-delay", "1s", "--grace-period", "10s"});
+  RunningBrigade server(std::move(flags));
   Tally tally;
-  std::latch warmed_up(kClients);
-  std::vector<std::jthread> clients;
-  clients.reserve(kClients);
-  for (std::size_t id = 0; id < kClients; ++id) {
-    clients.emplace_back(post_until_refused, server.port(), id, std::ref(warmed_up),
+  std::latch warmed_up(static_cast<std::ptrdiff_t>(clients));
+  std::vector<std::jthread> threads;
+  threads.reserve(clients);
+  for (std::size_t id = 0; id < clients; ++id) {
+    threads.emplace_back(post_until_refused<Connection>, server.port(), id, std::ref(warmed_up),
                          std::ref(tally));
   }
   warmed_up.wait();  // every client has kept-alive connections going
   const std::size_t before_signal = tally.answered.load();
   server.process().signal(SIGTERM);
-  clients.clear();  // joins: each ends when a new connection is refused
+  threads.clear();  // joins: each ends when a new connection is refused
   EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
       << server.process().stderr_text();
 
   const std::lock_guard lock(tally.mutex);
   EXPECT_TRUE(tally.failures.empty())
       << tally.failures.size() << " failures, the first: " << tally.failures.front();
-  EXPECT_EQ(tally.refused.load(), kClients);
+  EXPECT_EQ(tally.refused.load(), clients);
   // The loop went on across the signal and the drain delay, and the server said close.
-  EXPECT_GT(tally.answered.load(), before_signal + kClients);
-  EXPECT_GE(tally.answered_with_close.load(), kClients);
+  EXPECT_GT(tally.answered.load(), before_signal + clients);
+  EXPECT_GE(tally.answered_with_close.load(), clients);
+}
+
+TEST(Drain, KeepAliveClientsPostingAcrossSigtermLoseNoRequest) {
+  post_across_sigterm<PooledConnection>(200, {});
+}
+
+TEST(Drain, KeepAliveTlsClientsPostingAcrossSigtermLoseNoRequest) {
+  const TestCertificate certificate;
+  post_across_sigterm<PooledTlsConnection>(200, certificate.flags());
 }
 
 // From the signal on, during drain_delay, an answer on a kept-alive connection says close, and
@@ -210,6 +301,41 @@ TEST(Drain, IdleConnectionIsHalfClosedAndALateRequestGetsNoReset) {
   connection.socket().close();
   EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
       << server.process().stderr_text();
+}
+
+// The same over TLS: the idle connection's task writes close_notify, then the FIN, and reads what
+// the client still sends. Before, an idle TLS connection was closed outright, and a late request
+// met a reset.
+TEST(Drain, IdleTlsConnectionSaysCloseNotifyAndALateRequestGetsNoReset) {
+  const TestCertificate certificate;
+  RunningBrigade server(certificate.flags());
+  asio::io_context io;
+  PooledTlsConnection connection(io);
+  ASSERT_FALSE(connection.connect(server.port()));
+  Response first;
+  ASSERT_FALSE(connection.post("before", first));
+  ASSERT_TRUE(first.keep_alive());
+
+  server.process().signal(SIGTERM);
+  // close_notify: an orderly end of the TLS stream (a FIN alone would be stream_truncated).
+  char byte;
+  beast::error_code error;
+  connection.stream().read_some(asio::buffer(&byte, 1), error);
+  ASSERT_EQ(error, asio::error::eof) << error.message();
+
+  // The late request, as the bytes a client that had not seen the close yet would send: the
+  // server reads and drops them until its linger ends, and exits.
+  const std::string late(512, 'x');
+  asio::write(connection.socket(), asio::buffer(late), error);
+  EXPECT_FALSE(error) << error.message();
+  EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
+      << server.process().stderr_text();
+  // Once the server is gone, whatever it answered to those bytes has arrived: a reset (a socket
+  // closed with unread input) would show as the socket's error.
+  int socket_error = 0;
+  socklen_t size = sizeof socket_error;
+  ::getsockopt(connection.socket().native_handle(), SOL_SOCKET, SO_ERROR, &socket_error, &size);
+  EXPECT_EQ(socket_error, 0) << std::strerror(socket_error);
 }
 
 }  // namespace

@@ -64,8 +64,7 @@ Router hardening_router() {
 }
 
 struct CancelCounter final : RequestObserver {
-  void on_request(const Request&, int, std::size_t, std::size_t,
-                  std::chrono::nanoseconds) override {}
+  void on_request(const Request&, const brigade::server::Exchange&) override {}
   void on_request_cancelled(const Request& request) override {
     if (request.route == "/sleep") cancelled.fetch_add(1);
   }

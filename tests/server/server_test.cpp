@@ -718,12 +718,15 @@ TEST(Server, RefusesUnworkableOptions) {
 
 class CountingObserver final : public RequestObserver {
  public:
-  void on_request(const Request& request, int status, std::size_t request_bytes,
-                  std::size_t response_bytes, std::chrono::nanoseconds duration) override {
+  void on_request(const Request& request, const brigade::server::Exchange& exchange) override {
     requests.fetch_add(1);
-    if (status == 404) not_found.fetch_add(1);
+    if (exchange.status == 404) not_found.fetch_add(1);
     if (request.route == "/items/{id}") routed.fetch_add(1);
-    if (request_bytes == 0 || response_bytes == 0 || duration < 0ns) bad_figures.fetch_add(1);
+    if (exchange.request_bytes == 0 || exchange.response_bytes <= exchange.response_body_bytes ||
+        exchange.duration < 0ns || exchange.peer == nullptr ||
+        exchange.peer->to_string().rfind("127.0.0.1:", 0) != 0) {
+      bad_figures.fetch_add(1);
+    }
   }
   void on_connection_opened() override { opened.fetch_add(1); }
   void on_connection_closed() override { closed.fetch_add(1); }
@@ -760,8 +763,7 @@ TEST(Server, ObserverSeesRequestsAndConnections) {
 // A handler that throws is reported with its route, its method and the exception's message.
 class FailureRecorder final : public RequestObserver {
  public:
-  void on_request(const Request&, int, std::size_t, std::size_t,
-                  std::chrono::nanoseconds) override {}
+  void on_request(const Request&, const brigade::server::Exchange&) override {}
   void on_handler_failed(const Request& request, std::string_view what) override {
     const std::lock_guard lock(mutex);
     failures.push_back(request.method + " " + std::string(request.route) + ": " +

@@ -90,10 +90,10 @@ std::size_t HttpMetrics::code_slot(int status) const noexcept {
   return slot_of_status_[static_cast<std::size_t>(status)];
 }
 
-void HttpMetrics::on_request(const server::Request& request, int status, std::size_t request_bytes,
-                             std::size_t response_bytes, std::chrono::nanoseconds duration) {
+void HttpMetrics::on_request(const server::Request& request, const server::Exchange& exchange) {
+  const std::chrono::nanoseconds duration = exchange.duration;
   const std::size_t series = series_of(request);
-  add(requests_[series * codes_.size() + code_slot(status)], 1);
+  add(requests_[series * codes_.size() + code_slot(exchange.status)], 1);
 
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(kDurationBounds.begin(), kDurationBounds.end(), duration) -
@@ -102,8 +102,8 @@ void HttpMetrics::on_request(const server::Request& request, int status, std::si
   add(duration_sum_ns_[series],
       static_cast<std::uint64_t>(std::max(duration.count(), std::chrono::nanoseconds::rep{0})));
 
-  add(request_bytes_, request_bytes);
-  add(response_bytes_, response_bytes);
+  add(request_bytes_, exchange.request_bytes);
+  add(response_bytes_, exchange.response_bytes);
 }
 
 void HttpMetrics::on_request_cancelled(const server::Request& request) {

@@ -30,8 +30,7 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
   // `patterns`: Router::patterns(), whose positions are the requests' route_index.
   explicit HttpMetrics(const std::vector<std::string_view>& patterns);
 
-  void on_request(const server::Request& request, int status, std::size_t request_bytes,
-                  std::size_t response_bytes, std::chrono::nanoseconds duration) override;
+  void on_request(const server::Request& request, const server::Exchange& exchange) override;
   void on_request_cancelled(const server::Request& request) override;
   void on_connection_opened() override;
   void on_connection_closed() override;

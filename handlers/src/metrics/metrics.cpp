@@ -32,6 +32,27 @@ class DrainingCollector final : public prometheus::Collectable {
   std::function<bool()> is_draining_;
 };
 
+// brigade_access_log_{written,dropped}_total, read at scrape time.
+class AccessLogCollector final : public prometheus::Collectable {
+ public:
+  explicit AccessLogCollector(std::function<Metrics::AccessLogCounts()> counts)
+      : counts_(std::move(counts)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const Metrics::AccessLogCounts counts = counts_();
+    return {detail::single("brigade_access_log_written_total",
+                           "Access log lines written to the access_log destination.",
+                           prometheus::MetricType::Counter, static_cast<double>(counts.written)),
+            detail::single("brigade_access_log_dropped_total",
+                           "Access log lines dropped: the writer's queue was full (the destination "
+                           "is slower than the requests) or writing failed.",
+                           prometheus::MetricType::Counter, static_cast<double>(counts.dropped))};
+  }
+
+ private:
+  std::function<Metrics::AccessLogCounts()> counts_;
+};
+
 }  // namespace
 
 Metrics::Metrics(runtime::Handle runtime) {
@@ -47,6 +68,10 @@ std::shared_ptr<server::RequestObserver> Metrics::observe_http(const server::Rou
 
 void Metrics::observe_draining(std::function<bool()> is_draining) {
   collectables_.push_back(std::make_shared<DrainingCollector>(std::move(is_draining)));
+}
+
+void Metrics::observe_access_log(std::function<AccessLogCounts()> counts) {
+  collectables_.push_back(std::make_shared<AccessLogCollector>(std::move(counts)));
 }
 
 std::string Metrics::scrape() const {

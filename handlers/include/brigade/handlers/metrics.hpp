@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,15 @@ class Metrics {
   // Adds brigade_server_draining: 1 while `is_draining` returns true (a shutdown has begun),
   // else 0. Called at scrape time, on a worker thread. Call it before serving, like observe_http.
   void observe_draining(std::function<bool()> is_draining);
+
+  // What the access log's writer has done with its lines so far.
+  struct AccessLogCounts {
+    std::uint64_t written = 0;
+    std::uint64_t dropped = 0;  // its queue was full, or the destination failed
+  };
+  // Adds brigade_access_log_written_total and brigade_access_log_dropped_total, read from
+  // `counts` at scrape time (on a worker thread). Call it before serving, like observe_http.
+  void observe_access_log(std::function<AccessLogCounts()> counts);
 
   // Every family in the text exposition format (version 0.0.4). Thread-safe.
   std::string scrape() const;

@@ -79,7 +79,8 @@ struct Response {
 };
 
 std::string_view reason_phrase(int status) noexcept;
-// `text` made safe to embed in a JSON string (quotes, backslashes, control characters).
+// `text` made safe to embed in a JSON string (quotes, backslashes, control characters); a byte
+// that is not part of well-formed UTF-8 becomes U+FFFD, so the result is always valid JSON text.
 std::string json_escape(std::string_view text);
 
 using Handler = std::function<runtime::Task<Response>(Request&)>;

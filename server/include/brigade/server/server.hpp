@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "brigade/runtime/net/socket_addr.hpp"
 #include "brigade/runtime/net/tcp.hpp"
 #include "brigade/runtime/sync/watch.hpp"
 #include "brigade/runtime/task.hpp"
@@ -34,6 +35,22 @@ enum class TimeoutPhase : std::uint8_t {
   write,   // write_timeout: the peer did not read the answer (closed)
 };
 
+// One answered request as RequestObserver::on_request reports it.
+struct Exchange {
+  int status = 0;
+  // On the wire: the request head and body as received; the response head and body (chunk
+  // framing included).
+  std::size_t request_bytes = 0;
+  std::size_t response_bytes = 0;
+  // Of response_bytes, the body's content (without chunk framing; 0 for HEAD), as nginx's
+  // $body_bytes_sent.
+  std::size_t response_body_bytes = 0;
+  // From the first byte of the request until the response was written (or failed to be).
+  std::chrono::nanoseconds duration{};
+  // The client's address, as accepted.
+  const runtime::net::SocketAddr* peer = nullptr;
+};
+
 // Sees every answered request and every connection, for metrics and access logs (the handlers'
 // Prometheus metrics and the app's access log implement it). Called on the worker that runs the
 // connection, concurrently from several workers: implementations must be thread-safe and quick (no
@@ -44,10 +61,8 @@ class RequestObserver {
 
   // After the response was written (or failed to be). `request` is what was parsed: for a
   // malformed request (status 4xx from the parser) method and target may be empty and
-  // `request.route` is empty unless the router matched. Bytes are those on the wire: the request
-  // head and body as received, the response head and body (chunk framing included).
-  virtual void on_request(const Request& request, int status, std::size_t request_bytes,
-                          std::size_t response_bytes, std::chrono::nanoseconds duration) = 0;
+  // `request.route` is empty unless the router matched.
+  virtual void on_request(const Request& request, const Exchange& exchange) = 0;
   // Instead of on_request: the client went away while the handler ran, and the handler was
   // cancelled (nothing was answered).
   virtual void on_request_cancelled(const Request& /*request*/) {}
@@ -108,8 +123,9 @@ enum class ServerState : std::uint8_t { serving, draining, stopped };
 //   1. state() turns draining at once (readiness handlers answer 503 from it);
 //   2. for drain_delay the server still accepts and serves as usual;
 //   3. the listener closes (new connections are refused by the kernel); connections idle between
-//      requests close at once; a request in flight finishes and its response says
-//      "Connection: close";
+//      requests close at once (a FIN, close_notify first over TLS, then what the peer still
+//      sends is read and dropped for a second, so that it meets no reset); a request in flight
+//      finishes and its response says "Connection: close";
 //   4. grace_period later, the connection tasks still running are aborted;
 //   5. state() turns stopped and run() returns.
 class Server {
