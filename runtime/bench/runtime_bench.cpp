@@ -147,8 +147,8 @@ rt::Task<void> sleep_an_hour() { co_await rt::sleep(std::chrono::hours(1)); }
 rt::Runtime runtime_with_sleepers(const benchmark::State& state, std::size_t count) {
   auto runtime = make_runtime(state);
   for (std::size_t i = 0; i < count; ++i) static_cast<void>(runtime.spawn(sleep_an_hour()));
-  while (std::ranges::count(runtime.dump_tasks(), rt::TaskInfo::State::idle,
-                            &rt::TaskInfo::state) < static_cast<std::ptrdiff_t>(count)) {
+  while (std::ranges::count(runtime.dump_tasks(), rt::TaskInfo::State::idle, &rt::TaskInfo::state) <
+         static_cast<std::ptrdiff_t>(count)) {
     std::this_thread::yield();
   }
   return runtime;

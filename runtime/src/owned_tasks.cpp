@@ -7,10 +7,14 @@ namespace {
 
 TaskInfo::State public_state(TaskHeader::State state) noexcept {
   switch (state) {
-    case TaskHeader::State::idle: return TaskInfo::State::idle;
-    case TaskHeader::State::scheduled: return TaskInfo::State::scheduled;
-    case TaskHeader::State::running: return TaskInfo::State::running;
-    case TaskHeader::State::complete: return TaskInfo::State::complete;
+    case TaskHeader::State::idle:
+      return TaskInfo::State::idle;
+    case TaskHeader::State::scheduled:
+      return TaskInfo::State::scheduled;
+    case TaskHeader::State::running:
+      return TaskInfo::State::running;
+    case TaskHeader::State::complete:
+      return TaskInfo::State::complete;
   }
   return TaskInfo::State::complete;
 }

@@ -33,10 +33,10 @@ std::vector<SiteGroup> group_by_site(const std::vector<TaskInfo>& tasks) {
   std::map<std::tuple<const char*, std::uint_least32_t, const char*>, std::size_t> by_address;
   std::vector<SiteGroup> groups;
   for (const TaskInfo& task : tasks) {
-    const auto [at, added] = by_address.try_emplace(
-        std::tuple(task.spawned_at.file_name(), task.spawned_at.line(),
-                   task.spawned_at.function_name()),
-        groups.size());
+    const auto [at, added] =
+        by_address.try_emplace(std::tuple(task.spawned_at.file_name(), task.spawned_at.line(),
+                                          task.spawned_at.function_name()),
+                               groups.size());
     if (added) groups.push_back(SiteGroup{.first = &task, .tasks = {}, .per_state = {}});
     SiteGroup& group = groups[at->second];
     group.tasks.push_back(&task);
@@ -112,10 +112,14 @@ void describe_group(std::string& out, SiteGroup& group, std::size_t tasks_per_si
 
 const char* to_string(TaskInfo::State state) noexcept {
   switch (state) {
-    case TaskInfo::State::idle: return "idle";
-    case TaskInfo::State::scheduled: return "scheduled";
-    case TaskInfo::State::running: return "running";
-    case TaskInfo::State::complete: return "complete";
+    case TaskInfo::State::idle:
+      return "idle";
+    case TaskInfo::State::scheduled:
+      return "scheduled";
+    case TaskInfo::State::running:
+      return "running";
+    case TaskInfo::State::complete:
+      return "complete";
   }
   return "unknown";
 }

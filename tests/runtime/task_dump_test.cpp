@@ -43,13 +43,14 @@ bool spawned_at(const rt::TaskInfo& task, const std::source_location& site) {
 
 std::size_t count(const std::vector<rt::TaskInfo>& tasks, const std::source_location& site,
                   State state) {
-  return static_cast<std::size_t>(std::ranges::count_if(
-      tasks, [&](const rt::TaskInfo& task) { return spawned_at(task, site) && task.state == state; }));
+  return static_cast<std::size_t>(std::ranges::count_if(tasks, [&](const rt::TaskInfo& task) {
+    return spawned_at(task, site) && task.state == state;
+  }));
 }
 
 std::size_t count(const std::vector<rt::TaskInfo>& tasks, const std::source_location& site) {
-  return static_cast<std::size_t>(
-      std::ranges::count_if(tasks, [&](const rt::TaskInfo& task) { return spawned_at(task, site); }));
+  return static_cast<std::size_t>(std::ranges::count_if(
+      tasks, [&](const rt::TaskInfo& task) { return spawned_at(task, site); }));
 }
 
 std::string site_line(const std::source_location& site, std::size_t tasks) {
