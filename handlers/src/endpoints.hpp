@@ -36,5 +36,7 @@ void add_fanout_routes(server::Router& router, std::size_t max_tasks);
 void add_block_routes(server::Router& router);
 // GET /debug/runtime
 void add_debug_routes(server::Router& router);
+// GET /debug/tasks[?format=json]
+void add_task_dump_routes(server::Router& router);
 
 }  // namespace brigade::handlers::detail

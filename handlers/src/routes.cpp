@@ -21,6 +21,7 @@ void add_public_routes(server::Router& router, RouteContext context) {
 void add_admin_routes(server::Router& router, RouteContext context) {
   detail::add_probe_routes(router, std::move(context.is_ready));
   detail::add_debug_routes(router);
+  detail::add_task_dump_routes(router);
   if (context.metrics) detail::add_metrics_routes(router, std::move(context.metrics));
 }
 
@@ -28,6 +29,7 @@ void add_routes(server::Router& router, RouteContext context) {
   const std::shared_ptr<const Metrics> metrics = context.metrics;
   add_public_routes(router, std::move(context));
   detail::add_debug_routes(router);
+  detail::add_task_dump_routes(router);
   if (metrics) detail::add_metrics_routes(router, metrics);
 }
 

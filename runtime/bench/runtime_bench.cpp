@@ -3,8 +3,11 @@
 // reports items_per_second: one item is one task, or one round trip.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
@@ -138,6 +141,37 @@ void BM_timer_arm_cancel(benchmark::State& state) {
   runtime.block_on(timer_arm_cancel_loop(&state));
 }
 
+rt::Task<void> sleep_an_hour() { co_await rt::sleep(std::chrono::hours(1)); }
+
+// A runtime with `count` tasks asleep on timers, each of them having run up to its sleep.
+rt::Runtime runtime_with_sleepers(const benchmark::State& state, std::size_t count) {
+  auto runtime = make_runtime(state);
+  for (std::size_t i = 0; i < count; ++i) static_cast<void>(runtime.spawn(sleep_an_hour()));
+  while (std::ranges::count(runtime.dump_tasks(), rt::TaskInfo::State::idle, &rt::TaskInfo::state) <
+         static_cast<std::ptrdiff_t>(count)) {
+    std::this_thread::yield();
+  }
+  return runtime;
+}
+
+// Handle::dump_tasks() of range(1) sleeping tasks: copying them out of the task list, shard by
+// shard under its lock. One item is one task listed. Destroying the runtime cancels them.
+void BM_dump_tasks(benchmark::State& state) {
+  const auto count = static_cast<std::size_t>(state.range(1));
+  auto runtime = runtime_with_sleepers(state, count);
+  for (auto _ : state) benchmark::DoNotOptimize(runtime.dump_tasks());
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+}
+
+// describe() of the same dump: the grouping and text that GET /debug/tasks adds, off any lock.
+void BM_describe_tasks(benchmark::State& state) {
+  const auto count = static_cast<std::size_t>(state.range(1));
+  auto runtime = runtime_with_sleepers(state, count);
+  const std::vector<rt::TaskInfo> tasks = runtime.dump_tasks();
+  for (auto _ : state) benchmark::DoNotOptimize(rt::describe(tasks, 20));
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+}
+
 }  // namespace
 
 BENCHMARK(BM_spawn_join)->Arg(1)->Arg(2)->UseRealTime();
@@ -147,5 +181,7 @@ BENCHMARK(BM_spawn_blocking_seq)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_yield)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_sleep_due)->Arg(1)->UseRealTime();
 BENCHMARK(BM_timer_arm_cancel)->Arg(1)->UseRealTime();
+BENCHMARK(BM_dump_tasks)->Args({2, 100'000})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_describe_tasks)->Args({2, 100'000})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -3,6 +3,23 @@
 #include <vector>
 
 namespace brigade::runtime::detail {
+namespace {
+
+TaskInfo::State public_state(TaskHeader::State state) noexcept {
+  switch (state) {
+    case TaskHeader::State::idle:
+      return TaskInfo::State::idle;
+    case TaskHeader::State::scheduled:
+      return TaskInfo::State::scheduled;
+    case TaskHeader::State::running:
+      return TaskInfo::State::running;
+    case TaskHeader::State::complete:
+      return TaskInfo::State::complete;
+  }
+  return TaskInfo::State::complete;
+}
+
+}  // namespace
 
 bool OwnedTasks::insert(TaskHeader* task) {
   Shard& shard = shard_of(task);
@@ -52,6 +69,23 @@ void OwnedTasks::close_and_abort_all() {
   for (TaskHeader* task : tasks) {
     task->abort();
     task->unref();
+  }
+}
+
+void OwnedTasks::snapshot(std::vector<TaskInfo>& out) {
+  // Headroom for spawns during the walk, so that the vector rarely grows under a shard lock.
+  out.reserve(out.size() + size() + size() / 8 + kShards);
+  for (Shard& shard : shards_) {
+    std::lock_guard guard(shard.mutex);
+    for (TaskHeader* task = shard.head; task != nullptr; task = task->owned_next) {
+      const char* annotation = task->annotation();
+      out.push_back(TaskInfo{
+          .id = task->id(),
+          .spawned_at = task->spawned_at(),
+          .state = public_state(task->observed_state()),
+          .annotation = annotation != nullptr ? annotation : "",
+      });
+    }
   }
 }
 

@@ -6,8 +6,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <vector>
 
 #include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/task_dump.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -23,6 +25,10 @@ class OwnedTasks {
   void close_and_abort_all();
   // After close: waits until every task has completed, or the deadline passes.
   bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+  // Appends every listed task to `out`. One shard at a time, under its lock (which keeps each
+  // listed task alive), copying plain data only: tasks spawned or completed meanwhile in another
+  // shard may or may not show, but every task shown was alive while its shard was read.
+  void snapshot(std::vector<TaskInfo>& out);
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:

@@ -42,6 +42,7 @@ Runtime Builder::build() const { return Runtime(options_); }
 Handle Handle::current() { return Handle(detail::expect_current_runtime().shared_from_this()); }
 
 RuntimeMetrics Handle::metrics() const { return core_->metrics(); }
+std::vector<TaskInfo> Handle::dump_tasks() const { return core_->dump_tasks(); }
 
 Runtime::Runtime(const RuntimeOptions& options)
     : core_(std::make_shared<detail::RuntimeCore>(options)) {
@@ -62,6 +63,7 @@ Runtime::~Runtime() {
 }
 
 RuntimeMetrics Runtime::metrics() const { return core_->metrics(); }
+std::vector<TaskInfo> Runtime::dump_tasks() const { return core_->dump_tasks(); }
 
 void Runtime::shutdown_timeout(std::chrono::milliseconds timeout) {
   core_->shutdown(std::chrono::steady_clock::now() + timeout);

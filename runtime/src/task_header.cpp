@@ -184,6 +184,11 @@ TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) no
   }
 }
 
+TaskHeader::State TaskHeader::observed_state() noexcept {
+  std::lock_guard guard(lock_);
+  return state_;
+}
+
 bool TaskHeader::start_blocking() noexcept {
   std::lock_guard guard(lock_);
   if (cancel_requested_) return false;

@@ -54,6 +54,9 @@ struct RouteContext {
 //   GET  /block?ms= blocks the worker thread ms (0..10000): only if enable_block_endpoint
 //   GET  /debug/runtime
 //                   the runtime metrics snapshot as JSON
+//   GET  /debug/tasks[?format=json]
+//                   every live task (id, spawn site, state, route being served): text grouped
+//                   by spawn site with counts, or every task as JSON
 // Bad parameters get 400 with {"error":"..."}. The endpoints that use the blocking pool (/hash
 // above the threshold, /files, /cpu) answer 503 with Retry-After when its queue is full.
 // Throws std::invalid_argument if `router` already has one of these routes.

@@ -13,6 +13,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "brigade/runtime/detail/context.hpp"
 #include "brigade/runtime/join_handle.hpp"
@@ -20,6 +21,7 @@
 #include "brigade/runtime/spawn.hpp"
 #include "brigade/runtime/stall.hpp"
 #include "brigade/runtime/task.hpp"
+#include "brigade/runtime/task_dump.hpp"
 
 namespace brigade::runtime {
 namespace detail {
@@ -117,6 +119,9 @@ class Handle {
     return detail::spawn_blocking_on(*core_, std::forward<F>(fn), where);
   }
   RuntimeMetrics metrics() const;
+  // Every live async task: id, spawn site, state and annotation, copied out one shard of the
+  // task list at a time (each shard locked only while it is read; workers never stop).
+  std::vector<TaskInfo> dump_tasks() const;
 
  private:
   friend class Runtime;
@@ -154,6 +159,7 @@ class Runtime {
     return detail::spawn_on(*core_, std::move(task), where);
   }
   RuntimeMetrics metrics() const;
+  std::vector<TaskInfo> dump_tasks() const;
 
   // Cancels every task left, stops the workers, and waits for running blocking closures for at
   // most `timeout` (threads still busy after that are left to finish on their own). The

@@ -80,6 +80,8 @@ struct TaskVTable {
 // a list splice.
 class TaskHeader {
  public:
+  enum class State : std::uint8_t { idle, scheduled, running, complete };
+
   TaskHeader(const TaskVTable* vtable, Scheduler* scheduler, std::source_location spawned_at,
              std::uint32_t initial_refs) noexcept;
   TaskHeader(const TaskHeader&) = delete;
@@ -99,6 +101,9 @@ class TaskHeader {
   // Cancels the task at its next suspension point (or before it starts).
   void abort() noexcept;
   bool is_finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // The scheduling state right now, for a task dump: takes the task's lock for one read, so call
+  // it with no resource lock held (the owned-tasks shard lock is fine: never taken under this).
+  State observed_state() noexcept;
 
   // The single join waiter. Returns false when the task has already finished.
   bool set_join_waiter(Waiter* w) noexcept;
@@ -127,7 +132,6 @@ class TaskHeader {
   TaskHeader* owned_next = nullptr;
 
  protected:
-  enum class State : std::uint8_t { idle, scheduled, running, complete };
   enum class RunResult : std::uint8_t { idle, yielded, finished, cancelled };
 
   // Resumes ready waiters of the coroutine rooted at `root` until none is left (idle), it used its

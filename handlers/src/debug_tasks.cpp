@@ -1,0 +1,72 @@
+// GET /debug/tasks: every live task of the runtime, as a goroutine-style text dump grouped by
+// spawn site (the default) or, with ?format=json, every task as JSON. The runtime copies plain
+// data out of its task list one shard at a time; formatting happens here, outside any lock.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/task_dump.hpp"
+#include "brigade/server/http.hpp"
+#include "endpoints.hpp"
+
+namespace brigade::handlers::detail {
+namespace {
+
+using server::Request;
+using server::Response;
+
+// The text dump lists this many tasks of each spawn site after its counts: enough to see the
+// routes being served, without a page of 100,000 lines. The JSON dump has them all.
+constexpr std::size_t kTasksPerSite = 20;
+
+void task_json(std::string& out, const runtime::TaskInfo& task) {
+  out += R"({"id":)";
+  out += std::to_string(task.id);
+  out += R"(,"file":")";
+  out += server::json_escape(task.spawned_at.file_name());
+  out += R"(","line":)";
+  out += std::to_string(task.spawned_at.line());
+  out += R"(,"function":")";
+  out += server::json_escape(task.spawned_at.function_name());
+  out += R"(","state":")";
+  out += runtime::to_string(task.state);
+  out += '"';
+  if (!task.annotation.empty()) {
+    out += R"(,"annotation":")";
+    out += server::json_escape(task.annotation);
+    out += '"';
+  }
+  out += '}';
+}
+
+std::string to_json(const std::vector<runtime::TaskInfo>& tasks) {
+  std::string out = R"({"count":)";
+  out += std::to_string(tasks.size());
+  out += R"(,"tasks":[)";
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (i > 0) out += ',';
+    task_json(out, tasks[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+runtime::Task<Response> debug_tasks(Request& request) {
+  const std::vector<runtime::TaskInfo> tasks = runtime::Handle::current().dump_tasks();
+  const std::optional<std::string> format = request.query_param("format");
+  if (!format || *format == "text") {
+    co_return Response::text(200, runtime::describe(tasks, kTasksPerSite));
+  }
+  if (*format == "json") co_return Response::json(200, to_json(tasks));
+  co_return Response::error(400, "format must be text or json");
+}
+
+}  // namespace
+
+void add_task_dump_routes(server::Router& router) {
+  router.add("GET", "/debug/tasks", debug_tasks);
+}
+
+}  // namespace brigade::handlers::detail
