@@ -786,11 +786,13 @@ rt::Task<std::expected<void, std::error_code>> wait_readable(TcpStream* stream) 
 }
 
 // Sends once the peer waits for it, so that what the peer waits with is seen to wait.
+// `sending` is set before the write, not after: the peer, woken on another worker by the data,
+// may look at it before write_all has returned here.
 rt::Task<void> send_when_peer_waits(TcpStream* stream, rt::detail::IoRegistration* peer,
-                                    std::string text, std::atomic<bool>* sent) {
+                                    std::string text, std::atomic<bool>* sending) {
   co_await until_reader_waits(*peer);
+  sending->store(true);
   must(co_await stream->write_all(as_bytes(text)), "write_all");
-  sent->store(true);
 }
 
 struct ReadableOutcome {
@@ -801,9 +803,9 @@ struct ReadableOutcome {
 rt::Task<ReadableOutcome> readable_then_read() {
   ReadableOutcome out;
   auto pair = co_await connected_pair();
-  std::atomic<bool> sent{false};
+  std::atomic<bool> sending{false};
   auto sender =
-      rt::spawn(send_when_peer_waits(&pair.server, &registration(pair.client), "x", &sent));
+      rt::spawn(send_when_peer_waits(&pair.server, &registration(pair.client), "x", &sending));
   out.readable = (co_await wait_readable(&pair.client)).has_value();
   // readable() consumed nothing.
   std::array<std::byte, 8> buffer;
@@ -841,11 +843,11 @@ rt::Task<TryReadOutcome> readable_then_try_read() {
   std::array<std::byte, 8> buffer;
   out.would_block_before_data = would_block(pair.client.try_read(buffer));
 
-  std::atomic<bool> sent{false};
+  std::atomic<bool> sending{false};
   auto sender =
-      rt::spawn(send_when_peer_waits(&pair.server, &registration(pair.client), "abc", &sent));
+      rt::spawn(send_when_peer_waits(&pair.server, &registration(pair.client), "abc", &sending));
   out.readable = (co_await pair.client.readable()).has_value();
-  out.sent_before_readable = sent.load();
+  out.sent_before_readable = sending.load();
   if (!out.sent_before_readable) sender.abort();  // it would wait for a waiter for ever
   static_cast<void>(co_await sender);
   const auto n = must(pair.client.try_read(buffer), "try_read");
@@ -935,9 +937,9 @@ rt::Task<TimeoutOutcome> read_with_timeouts() {
   out.after_timeouts = as_string(std::span(buffer.data(), n));
 
   // A read inside a timeout is woken by data that arrives while it waits.
-  std::atomic<bool> sent{false};
-  auto sender =
-      rt::spawn(send_when_peer_waits(&pair.server, &registration(pair.client), "in time", &sent));
+  std::atomic<bool> sending{false};
+  auto sender = rt::spawn(
+      send_when_peer_waits(&pair.server, &registration(pair.client), "in time", &sending));
   auto third = co_await rt::timeout(10s, pair.client.read(buffer));
   static_cast<void>(co_await sender);
   if (third && *third) out.within_timeout = as_string(std::span(buffer.data(), **third));
