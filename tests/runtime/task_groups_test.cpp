@@ -3,6 +3,7 @@
 // TaskTracker (close, wait). Completion order is forced by channels, never by timing.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -207,15 +208,17 @@ struct TrackerOutcome {
   int finished = 0;
 };
 
-rt::Task<void> finish_when_told(rt::oneshot::Receiver<int> go, std::shared_ptr<int> finished) {
+// The tasks may finish on both workers at once: the count is atomic.
+rt::Task<void> finish_when_told(rt::oneshot::Receiver<int> go,
+                                std::shared_ptr<std::atomic<int>> finished) {
   static_cast<void>(co_await go);
-  ++*finished;
+  finished->fetch_add(1);
 }
 
 rt::Task<TrackerOutcome> tracker_waits_for_closed_and_empty() {
   TrackerOutcome out;
   rt::TaskTracker tracker;
-  auto finished = std::make_shared<int>(0);
+  auto finished = std::make_shared<std::atomic<int>>(0);
   std::vector<rt::oneshot::Sender<int>> go;
   for (int i = 0; i < 3; ++i) {
     auto [tx, rx] = rt::oneshot::channel<int>();
@@ -234,7 +237,7 @@ rt::Task<TrackerOutcome> tracker_waits_for_closed_and_empty() {
   tracker.close();
   if (!co_await rt::timeout(kHang, tracker.wait())) throw std::runtime_error("wait hung");
   out.len_after_wait = tracker.len();
-  out.finished = *finished;
+  out.finished = finished->load();
   co_return out;
 }
 
