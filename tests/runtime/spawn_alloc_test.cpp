@@ -31,8 +31,10 @@ void* operator new(std::size_t size) {
   if (void* block = std::malloc(size == 0 ? 1 : size)) return block;
   throw std::bad_alloc();
 }
-void operator delete(void* block) noexcept { std::free(block); }
-void operator delete(void* block, std::size_t) noexcept { std::free(block); }
+// Not inlined: GCC 12 at -O1 pairs an inlined free() with the `new` expressions it sees (in
+// gtest) and warns of a mismatch (-Wmismatched-new-delete), though both are these replacements.
+[[gnu::noinline]] void operator delete(void* block) noexcept { std::free(block); }
+[[gnu::noinline]] void operator delete(void* block, std::size_t) noexcept { std::free(block); }
 
 namespace rt = brigade::runtime;
 
