@@ -19,6 +19,7 @@
 #include "connection.hpp"
 #include "connection_registry.hpp"
 #include "date_cache.hpp"
+#include "listener_close.hpp"
 #include "response_writer.hpp"
 #include "server_core.hpp"
 #include "socket_io.hpp"
@@ -40,6 +41,10 @@ constexpr auto kRejectionLinger = 500ms;
 // At shutdown: how long an idle connection, half-closed, waits for its peer to close, and how
 // long a new connection gets to send its first request (see close_idle_at_shutdown).
 constexpr auto kShutdownLinger = 1s;
+// At shutdown: how long the listener stays open for handshakes under way to complete (capped by
+// grace_period), and how often it looks.
+constexpr auto kHandshakeWait = 1s;
+constexpr auto kHandshakePoll = 1ms;
 
 void check_options(const ServerOptions& options) {
   const auto refuse = [](const char* why) {
@@ -168,19 +173,35 @@ std::optional<std::error_code> admit_accepted(const std::shared_ptr<ServerCore>&
   return std::nullopt;
 }
 
-// Closes the listener without resetting a connection whose client may already be writing to it:
-// the kernel stops completing handshakes (a client's SYN goes unanswered; its retry finds the port
-// closed: connection refused, nothing sent), the connections it had completed are admitted and
-// served ("Connection: close"), then the listener closes. Without this, closing a listener resets
-// the connections still in its backlog.
-void close_listener(const std::shared_ptr<ServerCore>& core, TcpListener listener) {
-  // Without the filter (it cannot fail on Linux but for lack of memory) the backlog is still
+// Closes the listener without resetting a connection whose client may already be writing to it.
+// The kernel stops starting handshakes (a client's SYN goes unanswered; its retry finds the port
+// closed: connection refused, nothing sent), the handshakes under way complete and are admitted
+// and served ("Connection: close") with those already queued, then the listener closes.
+// Without this, the close resets both the queued connections and those mid-handshake. A
+// handshake whose client never completes it is waited for only up to kHandshakeWait.
+runtime::Task<void> close_listener(std::shared_ptr<ServerCore> core, TcpListener listener) {
+  const auto admit_queued = [&] {
+    for (auto accepted = listener.try_accept(); accepted; accepted = listener.try_accept()) {
+      admit(core, std::move(accepted->first), accepted->second);
+    }
+  };
+  // Without the filter (it cannot fail on Linux but for lack of memory) the queue is still
   // emptied, which narrows the window to the last instant.
-  static_cast<void>(detail::drop_all_packets(listener.native_handle()));
+  if (!detail::refuse_new_handshakes(listener.native_handle())) {
+    admit_queued();
+    co_return;
+  }
+  const Clock::time_point give_up =
+      Clock::now() + std::min<Clock::duration>(kHandshakeWait, core->options.grace_period);
   for (;;) {
-    auto accepted = listener.try_accept();
-    if (!accepted) return;
-    admit(core, std::move(accepted->first), accepted->second);
+    // The first pause lets a SYN the kernel was taking as the filter went on become a handshake
+    // that the count sees. Counting before emptying the queue means a handshake that completes
+    // in between is still admitted.
+    co_await runtime::sleep(kHandshakePoll);
+    const std::optional<std::size_t> in_flight =
+        detail::handshakes_in_progress(listener.native_handle());
+    admit_queued();
+    if (!in_flight || *in_flight == 0 || Clock::now() >= give_up) co_return;
   }
 }
 
@@ -275,8 +296,14 @@ runtime::Task<void> Server::run(TcpListener listener) {
     failure = admit_accepted(core, std::get<0>(std::move(next)));
   }
   // From here on the kernel refuses new connections.
-  close_listener(core, std::move(*open));
-  open.reset();
+  {
+    // Made apart from the co_await: GCC 12 can destroy a by-value coroutine argument twice when
+    // the call sits inside the co_await expression. The scope ends the task, and with it the
+    // listener it holds: the port closes here.
+    auto closing = close_listener(core, std::move(*open));
+    open.reset();
+    co_await std::move(closing);
+  }
 
   co_await close_connections(*core);
   stop_on_exit.disarm();

@@ -1,6 +1,5 @@
 #include "socket_io.hpp"
 
-#include <linux/filter.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -62,12 +61,6 @@ runtime::Clock::time_point coarse_now() noexcept {
   const auto since_boot = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
   return runtime::Clock::time_point(
       std::chrono::duration_cast<runtime::Clock::duration>(since_boot));
-}
-
-bool drop_all_packets(int fd) noexcept {
-  sock_filter drop{.code = BPF_RET | BPF_K, .jt = 0, .jf = 0, .k = 0};  // accept 0 bytes: drop
-  const sock_fprog program{.len = 1, .filter = &drop};
-  return ::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0;
 }
 
 runtime::Task<void> linger_close(runtime::net::TcpStream& stream, std::span<std::byte> scratch,

@@ -34,11 +34,6 @@ IoResult try_send(int fd, std::span<const std::byte> data) noexcept;
 // Whether the peer has sent bytes not read yet (a request the server must not drop).
 bool has_pending_input(int fd) noexcept;
 
-// Attaches a socket filter that drops every packet. On a listener: the kernel completes no new
-// handshake (a client's SYN goes unanswered, and after its retry finds the port closed), while
-// the connections it completed already can still be accepted.
-bool drop_all_packets(int fd) noexcept;
-
 // What a peek at the socket finds: nothing yet, bytes, the end of the stream, or an error
 // (a reset).
 enum class PeerInput : unsigned char { none, data, end, error };

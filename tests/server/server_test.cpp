@@ -648,16 +648,46 @@ TEST(Server, ShutdownStopsAcceptingOnceTheListenerCloses) {
   sleeping_handlers.store(0);
   auto answer = std::async(std::launch::async, [port = server.port()] {
     BeastClient client(port);
-    return client.get("/sleep?ms=600");
+    return client.get("/sleep?ms=2500");
   });
   ASSERT_TRUE(eventually([] { return sleeping_handlers.load() == 1; }));
   server.server().shutdown();
-  // While the request is still in flight, new connections are already refused.
+  // While the request is still in flight, new connections are already refused. (A connect that
+  // meets the filter before the listener closes has its SYN dropped and is refused on its retry,
+  // a second later: the handler sleeps long enough for that.)
   EXPECT_TRUE(eventually([&] { return !RawClient(server.port()).connected(); }));
   EXPECT_FALSE(server.returned());
   EXPECT_EQ(answer.get().result_int(), 200);
   server.join();
   EXPECT_TRUE(server.returned());
+}
+
+// A client whose handshake is under way as the listener closes believes it is connected and may
+// be sending its request: it is served, not reset. Here TCP_DEFER_ACCEPT holds the handshake open
+// until the request comes, which the client sends only once the server refuses new handshakes.
+TEST(Server, AHandshakeUnderWayWhenTheListenerClosesIsServedNotReset) {
+  std::atomic<int> listener_fd{-1};
+  brigade::testing::ServerUnderTest server(test_options(), test_router(), [&](int fd) {
+    const int seconds = 30;
+    ASSERT_EQ(::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds), 0);
+    listener_fd.store(fd);
+  });
+  RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+  server.server().shutdown();
+  // The filter that refuses new handshakes is on the listener (as many instructions as it has).
+  ASSERT_TRUE(eventually([&] {
+    socklen_t instructions = 0;
+    return ::getsockopt(listener_fd.load(), SOL_SOCKET, SO_GET_FILTER, nullptr, &instructions) ==
+               0 &&
+           instructions > 0;
+  }));
+  client.send(kGet);
+  const std::string answer = client.read_until_closed();
+  EXPECT_NE(answer.find("200 OK"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("hello"), std::string::npos) << answer;
+  EXPECT_TRUE(client.closed());
+  server.join();
 }
 
 TEST(Server, DrainDelayKeepsServingBeforeTheListenerCloses) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <future>
 #include <system_error>
 #include <thread>
@@ -18,14 +19,19 @@
 // The in-process server the server tests talk to over loopback (server_test, tls_test).
 namespace brigade::testing {
 
+// Set on the listening socket before the server runs on it (socket options a test needs).
+using PrepareListener = std::function<void(int fd)>;
+
 // Binds 127.0.0.1:0, says which port through `bound`, and runs `server` on it.
 inline runtime::Task<void> serve_on_free_port(server::Server* server,
-                                              std::promise<std::uint16_t>* bound) {
+                                              std::promise<std::uint16_t>* bound,
+                                              PrepareListener prepare = {}) {
   auto listener = runtime::net::TcpListener::bind(*runtime::net::SocketAddr::parse("127.0.0.1:0"));
   if (!listener) {
     bound->set_exception(std::make_exception_ptr(std::system_error(listener.error(), "bind")));
     co_return;
   }
+  if (prepare) prepare(listener->native_handle());
   bound->set_value(listener->local_addr()->port());
   co_await server->run(std::move(*listener));
 }
@@ -34,14 +40,15 @@ inline runtime::Task<void> serve_on_free_port(server::Server* server,
 // own. Destroying it shuts the server down and waits for run() to return.
 class ServerUnderTest {
  public:
-  ServerUnderTest(server::ServerOptions options, server::Router router)
+  ServerUnderTest(server::ServerOptions options, server::Router router,
+                  PrepareListener prepare = {})
       : runtime_(runtime::Builder::multi_thread().worker_threads(2).build()),
         server_(std::move(options), std::move(router)) {
     std::promise<std::uint16_t> bound;
     auto port = bound.get_future();
-    thread_ = std::thread([this, &bound] {
+    thread_ = std::thread([this, &bound, &prepare] {
       try {
-        runtime_.block_on(serve_on_free_port(&server_, &bound));
+        runtime_.block_on(serve_on_free_port(&server_, &bound, std::move(prepare)));
       } catch (...) {
         failure_ = std::current_exception();
       }
