@@ -26,10 +26,13 @@ using namespace std::chrono_literals;
 
 constexpr auto kPatience = 30s;  // only to fail instead of hanging
 
-// A tmux server of the test's own (-L: its own socket), killed with its sessions at the end.
+// A tmux server of the test's own (-L: its own socket, a new one for each test, so a test never
+// meets the previous one's server shutting down), killed with its sessions at the end.
 class Tmux {
  public:
-  Tmux() : socket_("brigade-console-test-" + std::to_string(::getpid())) {}
+  Tmux()
+      : socket_("brigade-console-test-" + std::to_string(::getpid()) + "-" +
+                std::to_string(servers_started++)) {}
   Tmux(const Tmux&) = delete;
   Tmux& operator=(const Tmux&) = delete;
   ~Tmux() { run({"kill-server"}); }
@@ -60,6 +63,7 @@ class Tmux {
     return tmux.stdout_text();
   }
 
+  static inline int servers_started = 0;
   std::string socket_;
 };
 
