@@ -5,13 +5,18 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <expected>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "brigade/config/config.hpp"
@@ -32,6 +37,7 @@ constexpr std::string_view kUsage =
     "every --interval seconds (default 1). URL is http://HOST:PORT; without it, admin_listen\n"
     "(else listen) of the same settings as the server. q or Ctrl-C quits.\n";
 constexpr double kMinInterval = 0.1;
+constexpr double kMaxInterval = 3600;
 
 volatile std::sig_atomic_t stop_requested = 0;
 volatile std::sig_atomic_t resized = 0;
@@ -59,9 +65,9 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
       const auto [end, error] =
           std::from_chars(value.data(), value.data() + value.size(), options.interval_seconds);
       if (error != std::errc() || end != value.data() + value.size() ||
-          !(options.interval_seconds >= kMinInterval)) {
+          !(options.interval_seconds >= kMinInterval && options.interval_seconds <= kMaxInterval)) {
         return std::unexpected("--interval: \"" + std::string(value) +
-                               "\" is not a number of seconds of at least 0.1");
+                               "\" is not a number of seconds from 0.1 to 3600");
       }
     } else if (arg.starts_with("http://") || arg.starts_with("https://")) {
       options.url = arg;
@@ -80,8 +86,9 @@ std::expected<SocketAddr, std::string> address_of(std::string_view url) {
   }
   const std::string_view authority = url.substr(7, url.find('/', 7) - 7);
   const auto address = SocketAddr::parse(authority);
-  if (!address)
+  if (!address) {
     return std::unexpected("cannot use \"" + std::string(url) + "\": want http://HOST:PORT");
+  }
   return *address;
 }
 
