@@ -136,10 +136,11 @@ std::uint16_t free_port() {
   return ntohs(address.sin_port);
 }
 
-// The console, then a line saying how it exited and whether the terminal's modes are as before.
-std::string console_command(std::uint16_t port) {
-  return "before=$(stty -g); echo before-console; " + std::string(BRIGADE_BIN) +
-         " console http://127.0.0.1:" + std::to_string(port) +
+// The console with `arguments`, then a line saying how it exited and whether the terminal's
+// modes are as before.
+std::string console_command(const std::string& arguments) {
+  return "before=$(stty -g); echo before-console; " + std::string(BRIGADE_BIN) + " console " +
+         arguments +
          " --interval 0.25; status=$?; "
          "if [ \"$(stty -g)\" = \"$before\" ]; then modes=restored; else modes=changed; fi; "
          "echo \"console exited $status, terminal $modes\"; exec sleep 600";
@@ -177,7 +178,7 @@ TEST(Console, ShowsTheRuntimeMovesUnderLoadAndQuitsOnQRestoringTheTerminal) {
   RunningBrigade server{{"--admin-listen", "127.0.0.1:0"}};
   const std::uint16_t admin = admin_port_of(server.start_line());
   Tmux tmux;
-  tmux.start(console_command(admin));
+  tmux.start(console_command("http://127.0.0.1:" + std::to_string(admin)));
 
   const std::string idle =
       tmux.wait_for_screen([](const std::string& s) { return polls_per_second(s) >= 0; });
@@ -218,12 +219,15 @@ TEST(Console, ShowsTheRuntimeMovesUnderLoadAndQuitsOnQRestoringTheTerminal) {
   EXPECT_FALSE(contains(after, "WORKER")) << after;
 }
 
-TEST(Console, SaysWhenTheServerIsUnreachableAndKeepsRetryingUntilItAnswers) {
+TEST(Console, FindsTheServerFromItsSettingsSaysWhenItIsUnreachableAndRetriesUntilItAnswers) {
   const std::uint16_t port = free_port();
   Tmux tmux;
-  tmux.start(console_command(port));
+  // No URL: the server of these settings, as `brigade healthcheck` finds it.
+  tmux.start(console_command("--admin-listen 127.0.0.1:" + std::to_string(port)));
   const std::string refused = tmux.wait_for_screen(
       [](const std::string& s) { return contains(s, "Connection refused (retrying)"); });
+  EXPECT_TRUE(contains(refused, "Brigade console  http://127.0.0.1:" + std::to_string(port)))
+      << refused;
   EXPECT_TRUE(contains(refused, "! GET /debug/runtime: connect to 127.0.0.1:" +
                                     std::to_string(port) + ": Connection refused (retrying)"))
       << refused;
