@@ -11,7 +11,7 @@
 #   GROUP     build       compilers and the libraries the release preset builds against: enough
 #                         to build and run brigade (and to compile its tests)
 #             test        what the test suites run besides the binaries: Prometheus (promtool
-#                         and a real server), Node.js and npm
+#                         and a real server), Node.js and npm, tmux (the console's terminal)
 #             fuzz        clang 16 and its libFuzzer (the fuzz preset)
 #             containers  podman, buildah, podman-compose: the image, its test and the stack
 #             loadtest    wrk, gnuplot, jq and curl for loadtest/
@@ -49,9 +49,11 @@ BUILD_PACKAGES=(
 # test: Prometheus itself: promtool lints the exposition and checks the rules, and the deploy
 # tests run a real Prometheus server. The deploy and load-test checks also run node tools (pinned
 # under tests/deploy/node and loadtest/k6, installed by their tests with `npm ci`): Node.js and
-# npm are added below unless the machine has its own.
+# npm are added below unless the machine has its own. tmux is the real terminal `brigade console`
+# is tested in.
 TEST_PACKAGES=(
   prometheus
+  tmux
 )
 # fuzz: libFuzzer comes with clang only. Bookworm's default clang 14 lacks std::source_location,
 # so clang 16; its libFuzzer and sanitizer runtimes are only recommended by clang-16, hence listed.

@@ -36,10 +36,11 @@ check "build: compilers and the libraries the release preset needs" \
   lists build -- g++ cmake ninja-build libtomlplusplus-dev node-llhttp libssl-dev \
   prometheus-cpp-dev libgtest-dev libbenchmark-dev libboost1.81-dev
 check "build: no test, fuzz, container or load-test tool" \
-  omits build -- prometheus nodejs npm clang-16 podman buildah podman-compose wrk gnuplot-nox nginx
+  omits build -- prometheus tmux nodejs npm clang-16 podman buildah podman-compose wrk gnuplot-nox nginx
 check "default: everything the tests and CI use, podman-compose included" \
-  lists -- prometheus clang-16 podman buildah podman-compose wrk gnuplot-nox jq g++
+  lists -- prometheus tmux clang-16 podman buildah podman-compose wrk gnuplot-nox jq g++
 check "default: not the bench peers" omits -- nginx librust-tokio-dev librust-hyper-dev
+check "test: Prometheus and the console's terminal" lists test -- prometheus tmux
 check "bench: nginx and Debian's Tokio and hyper crates" \
   lists bench -- nginx librust-tokio-dev librust-hyper-dev librust-socket2-dev
 check "an unknown group is refused" bash -c "! '$script' --list everything 2>/dev/null"
