@@ -1,8 +1,11 @@
 #pragma once
 
 // A child process for end-to-end tests: started with posix_spawn, its stdout and stderr read
-// through pipes, signalled and reaped by the test. The destructor kills (SIGKILL) and reaps a
-// child still running, so a failing test leaves no server behind.
+// through pipes by a thread of their own, signalled and reaped by the test. The pipes are read
+// all the time, not only while the test waits for a line: a child that logs a lot (a stall
+// warning per slow poll, on a loaded machine) would otherwise fill a pipe and block in write(),
+// and the test would hang on a server that no longer answers. The destructor kills (SIGKILL)
+// and reaps a child still running, so a failing test leaves no server behind.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,13 +15,16 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -59,6 +65,7 @@ class ChildProcess {
     if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + path);
     out_fd_ = out.take_read();
     err_fd_ = err.take_read();
+    reader_ = std::jthread([this](const std::stop_token& stop) { read_output(stop); });
   }
 
   ChildProcess(const ChildProcess&) = delete;
@@ -71,8 +78,10 @@ class ChildProcess {
       while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
     }
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
+    reader_.request_stop();
+    reader_.join();
+    ::close(out_fd_);
+    ::close(err_fd_);
   }
 
   pid_t pid() const noexcept { return pid_; }
@@ -92,12 +101,12 @@ class ChildProcess {
     return wait_for_line(stdout_, needle, timeout);
   }
 
-  // Waits for the child to exit, reading its output meanwhile: the wait status, or nullopt if
-  // it is still running after `timeout`.
+  // Waits for the child to exit: the wait status, or nullopt if it is still running after
+  // `timeout`. Once it has exited, what it wrote before is all in stdout_text()/stderr_text().
   std::optional<int> wait(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    while (!reap() && Clock::now() < deadline) pump(std::chrono::milliseconds(10));
-    if (status_) pump(std::chrono::milliseconds(0));  // what was written before it exited
+    while (!reap() && Clock::now() < deadline) std::this_thread::sleep_for(kReapInterval);
+    if (status_) wait_for_end_of_output();
     return status_;
   }
 
@@ -108,10 +117,21 @@ class ChildProcess {
     return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
   }
 
-  const std::string& stdout_text() const noexcept { return stdout_; }
-  const std::string& stderr_text() const noexcept { return stderr_; }
+  std::string stdout_text() const {
+    const std::lock_guard lock(mutex_);
+    return stdout_;
+  }
+  std::string stderr_text() const {
+    const std::lock_guard lock(mutex_);
+    return stderr_;
+  }
 
  private:
+  static constexpr std::chrono::milliseconds kReapInterval{10};
+  // How long an exited child's pipes may take to reach end of file (a grandchild it left behind
+  // could hold them open for ever).
+  static constexpr std::chrono::seconds kEndOfOutputLimit{2};
+
   // A pipe whose ends close on exec; posix_spawn's dup2 gives the child inheritable copies.
   struct Pipe {
     int read = -1;
@@ -143,10 +163,11 @@ class ChildProcess {
                                            std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     for (;;) {
+      if (reap()) wait_for_end_of_output();
+      std::unique_lock lock(mutex_);
       if (auto line = find_line(text, needle)) return line;
       if (status_ || Clock::now() >= deadline) return std::nullopt;
-      pump(std::chrono::milliseconds(20));
-      reap();
+      output_arrived_.wait_for(lock, kReapInterval);
     }
   }
 
@@ -161,26 +182,43 @@ class ChildProcess {
     return std::nullopt;
   }
 
-  // Reads what the pipes hold, waiting up to `timeout` for something to arrive.
-  void pump(std::chrono::milliseconds timeout) {
+  // The reader thread: appends what the pipes bring until both reach end of file or the
+  // destructor stops it.
+  void read_output(const std::stop_token& stop) {
     pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
-    drain(out_fd_, stdout_);
-    drain(err_fd_, stderr_);
+    std::string* const into[2] = {&stdout_, &stderr_};
+    while (!stop.stop_requested() && (fds[0].fd >= 0 || fds[1].fd >= 0)) {
+      if (::poll(fds, 2, 20) <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd >= 0 && fds[i].revents != 0 && !drain(fds[i].fd, *into[i])) {
+          fds[i].fd = -1;  // end of file: poll skips it from now on
+        }
+      }
+      const std::lock_guard lock(mutex_);
+      output_ended_ = fds[0].fd < 0 && fds[1].fd < 0;
+      output_arrived_.notify_all();
+    }
   }
 
-  static void drain(int fd, std::string& into) {
+  // Appends what `fd` holds now; false at end of file or on an error.
+  bool drain(int fd, std::string& into) {
     char buffer[4096];
     for (;;) {
       const ssize_t n = ::read(fd, buffer, sizeof buffer);
       if (n > 0) {
+        const std::lock_guard lock(mutex_);
         into.append(buffer, static_cast<std::size_t>(n));
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else {
-        return;  // EAGAIN, end of file or an error: nothing more for now
+        return n < 0 && errno == EAGAIN;
       }
     }
+  }
+
+  void wait_for_end_of_output() {
+    std::unique_lock lock(mutex_);
+    output_arrived_.wait_for(lock, kEndOfOutputLimit, [this] { return output_ended_; });
   }
 
   // Whether the child has exited (recording its status).
@@ -194,9 +232,14 @@ class ChildProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
-  std::string stdout_;
-  std::string stderr_;
-  std::optional<int> status_;
+  std::optional<int> status_;  // the test's thread only
+
+  mutable std::mutex mutex_;
+  std::condition_variable output_arrived_;
+  std::string stdout_;         // guarded by mutex_
+  std::string stderr_;         // guarded by mutex_
+  bool output_ended_ = false;  // guarded by mutex_
+  std::jthread reader_;        // last: it stops before the members it uses go
 };
 
 }  // namespace brigade::testing
