@@ -131,6 +131,12 @@ class TaskHeader {
   TaskHeader* owned_prev = nullptr;
   TaskHeader* owned_next = nullptr;
 
+  // When the task was last made runnable (spawned, woken, yielded; a blocking closure: submitted),
+  // in TickClock ticks: the schedule-delay and blocking-queue-wait histograms measure from here
+  // to the start of its run. Written by whoever queues the task, read by whoever takes it from
+  // the queue (the queue orders the two).
+  std::uint64_t runnable_since = 0;
+
  protected:
   enum class RunResult : std::uint8_t { idle, yielded, finished, cancelled };
 
@@ -161,7 +167,7 @@ class TaskHeader {
   State state_ = State::scheduled;  // a new task is queued by its spawner
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
-  bool start_pending_ = false;  // the root has not run yet
+  bool start_pending_ = false;    // the root has not run yet
   bool has_task_locals_ = false;  // the side table holds a chain for this task
   // The ready list is circular through Waiter::ready_next, so the tail alone gives both ends.
   Waiter* ready_tail_ = nullptr;
