@@ -167,7 +167,7 @@ class TaskHeader {
   State state_ = State::scheduled;  // a new task is queued by its spawner
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
-  bool start_pending_ = false;    // the root has not run yet
+  bool start_pending_ = false;  // the root has not run yet
   bool has_task_locals_ = false;  // the side table holds a chain for this task
   // The ready list is circular through Waiter::ready_next, so the tail alone gives both ends.
   Waiter* ready_tail_ = nullptr;
