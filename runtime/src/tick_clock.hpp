@@ -50,22 +50,40 @@ class TickClock {
 #if defined(__x86_64__)
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     if (__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx) == 0 || (edx & (1u << 8)) == 0) return;
-    // Each end pairs a steady_clock read with the TSC read just before it; a pause between the two
-    // (the thread preempted) only shifts an end by the pause, nothing against 2 ms.
-    const std::uint64_t tsc_start = __rdtsc();
-    const std::uint64_t ns_start = steady_ns();
-    std::uint64_t tsc_end = tsc_start;
-    std::uint64_t ns_end = ns_start;
-    while (ns_end - ns_start < kCalibrationNs) {
-      tsc_end = __rdtsc();
-      ns_end = steady_ns();
+    const Reading start = read_both();
+    while (steady_ns() - start.ns < kCalibrationNs) {
     }
-    if (tsc_end <= tsc_start) return;
+    const Reading end = read_both();
+    if (end.tsc <= start.tsc) return;
     ns_per_tick_ =
-        static_cast<double>(ns_end - ns_start) / static_cast<double>(tsc_end - tsc_start);
+        static_cast<double>(end.ns - start.ns) / static_cast<double>(end.tsc - start.tsc);
     tsc_ = true;
 #endif
   }
+
+#if defined(__x86_64__)
+  struct Reading {
+    std::uint64_t tsc = 0;  // the middle of the two TSC reads around `ns`
+    std::uint64_t ns = 0;
+  };
+  // A steady_clock reading and the TSC at the same moment: of a few tries, the one whose
+  // bracketing TSC reads are closest, so that a preemption between the reads (which would skew
+  // the rate by its length) is left out.
+  static Reading read_both() noexcept {
+    Reading best;
+    std::uint64_t narrowest = ~std::uint64_t{0};
+    for (int i = 0; i < 8; ++i) {
+      const std::uint64_t before = __rdtsc();
+      const std::uint64_t ns = steady_ns();
+      const std::uint64_t after = __rdtsc();
+      if (after - before < narrowest) {
+        narrowest = after - before;
+        best = {before + (after - before) / 2, ns};
+      }
+    }
+    return best;
+  }
+#endif
 
   static std::uint64_t steady_ns() noexcept {
     return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch() /
