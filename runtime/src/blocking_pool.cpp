@@ -25,6 +25,8 @@
 #include <utility>
 
 #include "brigade/runtime/detail/sync_primitives.hpp"
+#include "duration_recorder.hpp"
+#include "tick_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -77,6 +79,8 @@ class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
   std::atomic<std::size_t> queue_metric{0};
   std::atomic<std::uint64_t> spawned_total{0};
   std::atomic<std::uint64_t> rejected_total{0};
+  // From submit to a thread taking the task; recorded under mutex_, so one writer at a time.
+  DurationRecorder queue_wait;
 
  private:
   void run_thread(std::uint64_t id) noexcept;
@@ -88,6 +92,7 @@ class BlockingPool::Shared : public std::enable_shared_from_this<Shared> {
   void publish_locked() noexcept;
 
   Options options_;  // read-only once constructed
+  const TickClock& clock_ = TickClock::get();
 
   sync::Mutex mutex_;             // guards everything below
   sync::CondVar work_available_;  // idle threads wait here
@@ -219,6 +224,7 @@ bool BlockingPool::Shared::wait_for_work(std::unique_lock<sync::Mutex>& lock) no
 }
 
 void BlockingPool::Shared::push_locked(TaskHeader* task) noexcept {
+  task->runnable_since = clock_.now();
   task->queue_next = nullptr;
   (tail_ != nullptr ? tail_->queue_next : head_) = task;
   tail_ = task;
@@ -231,6 +237,7 @@ TaskHeader* BlockingPool::Shared::pop_locked() noexcept {
   head_ = std::exchange(task->queue_next, nullptr);
   if (head_ == nullptr) tail_ = nullptr;
   --queued_;
+  queue_wait.record(clock_.elapsed_ns(task->runnable_since, clock_.now()));
   return task;
 }
 
@@ -327,6 +334,12 @@ std::uint64_t BlockingPool::spawned_total() const noexcept {
 
 std::uint64_t BlockingPool::rejected_total() const noexcept {
   return shared_->rejected_total.load(std::memory_order_relaxed);
+}
+
+DurationHistogram BlockingPool::queue_wait() const noexcept {
+  DurationHistogram histogram;
+  shared_->queue_wait.add_to(histogram);
+  return histogram;
 }
 
 void BlockingPool::schedule(TaskHeader* task) noexcept {

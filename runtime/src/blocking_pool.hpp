@@ -9,6 +9,7 @@
 #include <string>
 
 #include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/metrics.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -56,6 +57,7 @@ class BlockingPool final : public Scheduler {
   std::size_t queue_depth() const noexcept;       // tasks waiting, not yet started
   std::uint64_t spawned_total() const noexcept;   // tasks accepted by submit()
   std::uint64_t rejected_total() const noexcept;  // tasks refused by submit()
+  DurationHistogram queue_wait() const noexcept;  // from submit() to a thread starting the task
 
   // Scheduler. A blocking task is never woken again once queued (aborting a queued or running
   // cell only sets its flag), so schedule() is a safety net: it queues like submit() but ignores

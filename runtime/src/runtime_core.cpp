@@ -264,6 +264,7 @@ RuntimeMetrics RuntimeCore::metrics() const {
   metrics.blocking_queue_depth = blocking_.queue_depth();
   metrics.blocking_tasks_spawned = blocking_.spawned_total();
   metrics.blocking_tasks_rejected = blocking_.rejected_total();
+  metrics.blocking_queue_wait = blocking_.queue_wait();
   return metrics;
 }
 

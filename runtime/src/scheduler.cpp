@@ -86,6 +86,7 @@ void WorkStealingScheduler::spawn(TaskHeader* task) noexcept {
 }
 
 void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
+  task->runnable_since = clock_.now();
   Worker* worker = current_worker();
   if (worker == nullptr) {
     push_inject(task);
@@ -229,10 +230,19 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
     if (idle_.transition_from_searching()) notify_parked();
   }
   worker.running_task = true;
+  // One fine clock read per run serves both histograms: it ends the task's wait and starts its
+  // poll; the read that ends the poll starts the next run of a LIFO chain.
+  std::uint64_t poll_start = clock_.now();
   for (unsigned lifo_polls = 0;;) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
-    if (task->run()) {
+    worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
+    const bool yielded = task->run();
+    const std::uint64_t poll_end = clock_.now();
+    worker.poll_duration.record(clock_.elapsed_ns(poll_start, poll_end));
+    poll_start = poll_end;
+    if (yielded) {
+      task->runnable_since = poll_end;
       push_local(worker, task);  // yielded: to the back, behind everyone else
     } else {
       task->unref();
@@ -358,6 +368,8 @@ void WorkStealingScheduler::fill_metrics(RuntimeMetrics& metrics) const {
     out.parks = worker->parks.load(std::memory_order_relaxed);
     out.busy = std::chrono::nanoseconds(worker->busy_ns.load(std::memory_order_relaxed));
     out.stalls = worker->stalls.load(std::memory_order_relaxed);
+    worker->poll_duration.add_to(metrics.poll_duration);
+    worker->schedule_delay.add_to(metrics.schedule_delay);
     spawned += worker->spawned.load(std::memory_order_relaxed);
     completed += worker->completed.load(std::memory_order_relaxed);
   }

@@ -11,11 +11,13 @@
 #include "brigade/runtime/detail/task_header.hpp"
 #include "brigade/runtime/metrics.hpp"
 #include "driver.hpp"
+#include "duration_recorder.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
+#include "tick_clock.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -115,6 +117,10 @@ class WorkStealingScheduler final : public Scheduler {
     std::atomic<std::int64_t> last_stall_started_ns{0};
     std::atomic<std::int64_t> last_stall_ns{0};
     std::atomic<int> thread_id{0};
+    // Scheduling latency, recorded by the owner (fine clock, TickClock): each run's length, and
+    // how long its task had been runnable before it.
+    DurationRecorder poll_duration;
+    DurationRecorder schedule_delay;
   };
 
   Worker* current_worker() const noexcept;
@@ -140,6 +146,7 @@ class WorkStealingScheduler final : public Scheduler {
   OwnedTasks owned_;
   std::atomic<bool> stopping_{false};
   const std::int64_t stall_threshold_ns_;
+  const TickClock& clock_ = TickClock::get();
   // Spawns and completions that happen off the worker threads.
   std::atomic<std::uint64_t> spawned_elsewhere_{0};
   std::atomic<std::uint64_t> completed_elsewhere_{0};

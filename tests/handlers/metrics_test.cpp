@@ -281,6 +281,9 @@ TEST(Metrics, EveryFamilyIsExposedWithItsType) {
       {"brigade_runtime_polls_total", "counter"},
       {"brigade_runtime_worker_busy_seconds_total", "counter"},
       {"brigade_runtime_budget_forced_yields_total", "counter"},
+      {"brigade_runtime_poll_duration_seconds", "histogram"},
+      {"brigade_runtime_schedule_delay_seconds", "histogram"},
+      {"brigade_runtime_blocking_queue_wait_seconds", "histogram"},
       {"brigade_http_requests_total", "counter"},
       {"brigade_http_request_duration_seconds", "histogram"},
       {"brigade_http_connections_active", "gauge"},
@@ -450,6 +453,47 @@ TEST(Metrics, DurationHistogramHasTheBucketsFromHalfAMillisecondToTenSeconds) {
   EXPECT_EQ(buckets.back().value, 1);
   EXPECT_EQ(scrape.value("brigade_http_request_duration_seconds_count", sleep), 1);
   EXPECT_GE(scrape.value("brigade_http_request_duration_seconds_sum", sleep), 0.030);
+}
+
+// The scheduler's histograms: one series each (summed over the workers, no label but `le`),
+// buckets at powers of 4 from 2^10 ns to 2^34 ns and +Inf, counting after some requests (GET
+// /cpu runs on the blocking pool, so its queue wait is recorded too).
+TEST(Metrics, RuntimeLatencyHistogramsCountPollsWakeUpsAndBlockingJobs) {
+  Server server;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(server.get("/").result_int(), 200);
+    EXPECT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  }
+  const Exposition scrape = server.scrape();
+
+  for (const std::string name :
+       {"brigade_runtime_poll_duration_seconds", "brigade_runtime_schedule_delay_seconds",
+        "brigade_runtime_blocking_queue_wait_seconds"}) {
+    const auto buckets = scrape.find(name + "_bucket");
+    ASSERT_EQ(buckets.size(), 14u) << name;
+    double bound = 1024e-9;
+    double previous = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      EXPECT_EQ(buckets[i].labels.size(), 1u) << name << ": only `le`";
+      const std::string le = buckets[i].labels.at("le");
+      if (i + 1 < buckets.size()) {
+        EXPECT_NEAR(std::stod(le), bound, bound * 1e-9) << name << " bucket " << i;
+      } else {
+        EXPECT_EQ(le, "+Inf") << name;
+      }
+      EXPECT_GE(buckets[i].value, previous) << name << ": buckets are cumulative";
+      previous = buckets[i].value;
+      bound *= 4;
+    }
+    const double count = scrape.value(name + "_count");
+    EXPECT_GT(count, 0) << name;
+    EXPECT_EQ(buckets.back().value, count) << name;
+    EXPECT_GT(scrape.value(name + "_sum"), 0) << name;
+  }
+  // At least one poll per request and per scrape so far; each poll ends a wait.
+  EXPECT_GE(scrape.value("brigade_runtime_poll_duration_seconds_count"), 6);
+  EXPECT_GE(scrape.value("brigade_runtime_schedule_delay_seconds_count"), 6);
+  EXPECT_GE(scrape.value("brigade_runtime_blocking_queue_wait_seconds_count"), 3);
 }
 
 TEST(Metrics, ProcessMetricsDescribeThisProcess) {

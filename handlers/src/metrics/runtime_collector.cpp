@@ -1,13 +1,42 @@
 #include "metrics/runtime_collector.hpp"
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 
 #include "metrics/family.hpp"
 
 namespace brigade::handlers::detail {
 
 using prometheus::MetricType;
+
+namespace {
+
+// A histogram family of one unlabelled series (the workers' recorders already summed).
+prometheus::MetricFamily duration_histogram(std::string name, std::string help,
+                                            const runtime::DurationHistogram& durations) {
+  prometheus::MetricFamily result = family(std::move(name), std::move(help), MetricType::Histogram);
+  prometheus::ClientMetric metric;
+  std::uint64_t cumulative = 0;
+  for (std::size_t bucket = 0; bucket < durations.counts.size(); ++bucket) {
+    cumulative += durations.counts[bucket];
+    const double bound =
+        bucket + 1 < durations.counts.size()
+            ? std::chrono::duration<double>(runtime::DurationHistogram::upper_bound(bucket)).count()
+            : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back({cumulative, bound});
+  }
+  // The count is the buckets' total, so a scrape racing a recording stays self-consistent.
+  metric.histogram.sample_count = cumulative;
+  metric.histogram.sample_sum = std::chrono::duration<double>(durations.sum).count();
+  result.metric.push_back(std::move(metric));
+  return result;
+}
+
+}  // namespace
 
 std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
   const runtime::RuntimeMetrics m = runtime_.metrics();
@@ -31,6 +60,19 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
   families.push_back(single("brigade_runtime_blocking_rejected_total",
                             "Closures spawn_blocking refused because the queue was at its limit.",
                             MetricType::Counter, value(m.blocking_tasks_rejected)));
+  families.push_back(duration_histogram(
+      "brigade_runtime_blocking_queue_wait_seconds",
+      "From spawn_blocking submitting a closure to a thread of the pool starting it.",
+      m.blocking_queue_wait));
+  families.push_back(duration_histogram(
+      "brigade_runtime_poll_duration_seconds",
+      "One run of a task on a worker, from its start until it returned, all workers.",
+      m.poll_duration));
+  families.push_back(duration_histogram(
+      "brigade_runtime_schedule_delay_seconds",
+      "From a task being made runnable (spawned, woken, yielded) to a worker starting to run it, "
+      "all workers.",
+      m.schedule_delay));
   families.push_back(single("brigade_runtime_tasks_alive", "Tasks spawned and not yet finished.",
                             MetricType::Gauge, value(m.tasks_alive)));
   families.push_back(single("brigade_runtime_tasks_spawned_total",

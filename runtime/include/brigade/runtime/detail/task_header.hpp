@@ -131,6 +131,12 @@ class TaskHeader {
   TaskHeader* owned_prev = nullptr;
   TaskHeader* owned_next = nullptr;
 
+  // When the task was last made runnable (spawned, woken, yielded; a blocking closure: submitted),
+  // in TickClock ticks: the schedule-delay and blocking-queue-wait histograms measure from here
+  // to the start of its run. Written by whoever queues the task, read by whoever takes it from
+  // the queue (the queue orders the two).
+  std::uint64_t runnable_since = 0;
+
  protected:
   enum class RunResult : std::uint8_t { idle, yielded, finished, cancelled };
 
