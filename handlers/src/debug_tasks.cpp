@@ -8,6 +8,7 @@
 
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/task_dump.hpp"
+#include "brigade/runtime/wait_reason.hpp"
 #include "brigade/server/http.hpp"
 #include "endpoints.hpp"
 
@@ -21,6 +22,38 @@ using server::Response;
 // routes being served, without a page of 100,000 lines. The JSON dump has them all.
 constexpr std::size_t kTasksPerSite = 20;
 
+// "wait":{"reason":"read","fd":7}, with the one detail its reason has, if any.
+void wait_json(std::string& out, const runtime::TaskInfo& task) {
+  using runtime::WaitReason;
+  out += R"(,"wait":{"reason":")";
+  out += runtime::to_string(task.wait);
+  out += '"';
+  switch (task.wait) {
+    case WaitReason::read:
+    case WaitReason::write:
+      out += R"(,"fd":)";
+      out += std::to_string(task.fd);
+      break;
+    case WaitReason::timer:
+      out += R"(,"due_in_ms":)";
+      out += std::to_string(task.due_in.count());
+      break;
+    case WaitReason::join:
+    case WaitReason::blocking:
+      out += R"(,"task":)";
+      out += std::to_string(task.joined_task);
+      break;
+    case WaitReason::select:
+    case WaitReason::join_all:
+      out += R"(,"branches":)";
+      out += std::to_string(task.branches);
+      break;
+    default:
+      break;
+  }
+  out += '}';
+}
+
 void task_json(std::string& out, const runtime::TaskInfo& task) {
   out += R"({"id":)";
   out += std::to_string(task.id);
@@ -33,6 +66,15 @@ void task_json(std::string& out, const runtime::TaskInfo& task) {
   out += R"(","state":")";
   out += runtime::to_string(task.state);
   out += '"';
+  if (task.worker >= 0) {
+    out += R"(,"worker":)";
+    out += std::to_string(task.worker);
+  }
+  out += R"(,"age_ms":)";
+  out += std::to_string(task.age.count());
+  out += R"(,"polls":)";
+  out += std::to_string(task.polls);
+  if (task.wait != runtime::WaitReason::none) wait_json(out, task);
   if (!task.annotation.empty()) {
     out += R"(,"annotation":")";
     out += server::json_escape(task.annotation);

@@ -28,7 +28,8 @@ class OwnedTasks {
   // Appends every listed task to `out`. One shard at a time, under its lock (which keeps each
   // listed task alive), copying plain data only: tasks spawned or completed meanwhile in another
   // shard may or may not show, but every task shown was alive while its shard was read.
-  void snapshot(std::vector<TaskInfo>& out);
+  // `timer_now` is the timers' clock's now, for how long until a sleeping task's timer is due.
+  void snapshot(std::vector<TaskInfo>& out, std::chrono::steady_clock::time_point timer_now);
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:

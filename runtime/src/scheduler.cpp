@@ -232,6 +232,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   for (unsigned lifo_polls = 0;;) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
+    task->note_poll(tls_worker.index);
     if (task->run()) {
       push_local(worker, task);  // yielded: to the back, behind everyone else
     } else {
@@ -321,6 +322,13 @@ void WorkStealingScheduler::notify_if_work_pending() noexcept {
       !inject_.is_empty() || std::any_of(workers_.begin(), workers_.end(),
                                          [](const auto& w) { return !w->local.is_empty(); });
   if (pending) notify_parked();
+}
+
+std::vector<TaskInfo> WorkStealingScheduler::dump_tasks(
+    std::chrono::steady_clock::time_point timer_now) {
+  std::vector<TaskInfo> tasks;
+  owned_.snapshot(tasks, timer_now);
+  return tasks;
 }
 
 void WorkStealingScheduler::cancel_all_tasks() { owned_.close_and_abort_all(); }
