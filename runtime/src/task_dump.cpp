@@ -35,28 +35,35 @@ void append_seconds(std::string& out, std::chrono::milliseconds duration) {
   out += text.data();
 }
 
+// Appends the non-zero `counts` as "N name", the first after `open`, the others after ", ".
+// Returns whether it appended any.
+template <std::size_t N, class NameOf>
+bool append_counts(std::string& out, const std::array<std::size_t, N>& counts, const char* open,
+                   NameOf name_of) {
+  const char* separator = open;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (counts[i] == 0) continue;
+    out += separator;
+    out += std::to_string(counts[i]);
+    out += ' ';
+    out += name_of(i);
+    separator = ", ";
+  }
+  return separator != open;
+}
+
 // ": 3 idle (2 timer, 1 read), 1 running": the counts by state, the idle ones by wait.
 void describe_counts(std::string& out, const SiteGroup& group) {
-  const char* separator = " ";
-  for (std::size_t state = 0; state < kStates; ++state) {
-    if (group.per_state[state] == 0) continue;
-    out += separator;
-    out += std::to_string(group.per_state[state]);
-    out += ' ';
-    out += to_string(static_cast<TaskInfo::State>(state));
-    separator = ", ";
-    if (static_cast<TaskInfo::State>(state) != TaskInfo::State::idle) continue;
-    const char* inner = " (";
-    for (std::size_t reason = 0; reason < kWaitReasons; ++reason) {
-      if (group.idle_per_wait[reason] == 0) continue;
-      out += inner;
-      out += std::to_string(group.idle_per_wait[reason]);
-      out += ' ';
-      out += reason == 0 ? "unknown" : to_string(static_cast<WaitReason>(reason));
-      inner = ", ";
+  append_counts(out, group.per_state, " ", [&group](std::size_t state) {
+    std::string name = to_string(static_cast<TaskInfo::State>(state));
+    if (static_cast<TaskInfo::State>(state) == TaskInfo::State::idle &&
+        append_counts(name, group.idle_per_wait, " (", [](std::size_t reason) {
+          return reason == 0 ? "unknown" : to_string(static_cast<WaitReason>(reason));
+        })) {
+      name += ')';
     }
-    if (*inner == ',') out += ')';
-  }
+    return name;
+  });
 }
 
 // "  task 42 idle on timer due in 0.750s, age 1.204s, 3 polls, annotation=/sleep"
