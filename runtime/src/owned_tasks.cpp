@@ -103,14 +103,15 @@ void OwnedTasks::close_and_abort_all() {
   }
 }
 
-void OwnedTasks::snapshot(std::vector<TaskInfo>& out,
-                          std::chrono::steady_clock::time_point timer_now) {
+void OwnedTasks::snapshot(std::vector<TaskInfo>& out, const PausableClock& timers) {
   // Headroom for spawns during the walk, so that the vector rarely grows under a shard lock.
   out.reserve(out.size() + size() + size() / 8 + kShards);
   for (Shard& shard : shards_) {
     std::lock_guard guard(shard.mutex);
-    // Read once the shard is locked: every task listed in it stamped its spawn before.
+    // Read once the shard is locked: every task listed in it stamped its spawn before, and a
+    // task that sleeps again while the shard is read is due at most that long after.
     const auto now_ms = static_cast<std::uint32_t>(poll_clock_ns() / 1'000'000);
+    const std::chrono::steady_clock::time_point timer_now = timers.now();
     for (TaskHeader* task = shard.head; task != nullptr; task = task->owned_next) {
       const char* annotation = task->annotation();
       const TaskHeader::Observed seen = task->observe();

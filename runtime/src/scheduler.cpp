@@ -324,10 +324,9 @@ void WorkStealingScheduler::notify_if_work_pending() noexcept {
   if (pending) notify_parked();
 }
 
-std::vector<TaskInfo> WorkStealingScheduler::dump_tasks(
-    std::chrono::steady_clock::time_point timer_now) {
+std::vector<TaskInfo> WorkStealingScheduler::dump_tasks(const PausableClock& timers) {
   std::vector<TaskInfo> tasks;
-  owned_.snapshot(tasks, timer_now);
+  owned_.snapshot(tasks, timers);
   return tasks;
 }
 

@@ -270,4 +270,69 @@ TEST(TaskDumpWait, RunningTasksShowTheirWorker) {
   }(std::move(first), std::move(second)));
 }
 
+rt::Task<void> sleep_in_a_loop(const std::atomic<bool>* stop) {
+  while (!stop->load()) co_await rt::sleep(1ms);
+}
+
+rt::Task<void> notified_in_a_loop(rt::Notify* notify, const std::atomic<bool>* stop) {
+  while (!stop->load()) co_await notify->notified();
+}
+
+// Tasks wake and wait again on both workers while another thread dumps: an idle task always
+// shows the wait of its own kind with a sane detail (never half of one record and half of
+// another), and its poll count never goes back.
+TEST(TaskDumpWait, WaitRecordsStayWholeWhileTasksWakeOnSeveralWorkers) {
+  auto runtime = rt::Builder::multi_thread()
+                     .worker_threads(2)
+                     .stall_threshold(std::chrono::milliseconds(0))
+                     .build();
+  std::atomic<bool> stop{false};
+  rt::Notify notify;
+  std::set<std::uint64_t> sleepers;
+  std::set<std::uint64_t> waiters;
+  std::vector<rt::JoinHandle<void>> handles;
+  for (int i = 0; i < 8; ++i) {
+    handles.push_back(runtime.spawn(sleep_in_a_loop(&stop)));
+    sleepers.insert(handles.back().id());
+    handles.push_back(runtime.spawn(notified_in_a_loop(&notify, &stop)));
+    waiters.insert(handles.back().id());
+  }
+  std::vector<std::uint32_t> last_polls(handles.back().id() + 1, 0);
+  std::size_t idle_seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  for (int dump = 0;
+       (dump < 300 || idle_seen < 1000) && std::chrono::steady_clock::now() < deadline; ++dump) {
+    notify.notify_waiters();
+    for (const rt::TaskInfo& task : runtime.dump_tasks()) {
+      if (task.id >= last_polls.size() ||
+          (!sleepers.contains(task.id) && !waiters.contains(task.id))) {
+        continue;
+      }
+      EXPECT_GE(task.polls, last_polls[task.id]) << task.id;
+      last_polls[task.id] = task.polls;
+      if (task.state != State::idle) {
+        EXPECT_EQ(task.wait, WaitReason::none);
+        continue;
+      }
+      ++idle_seen;
+      if (sleepers.contains(task.id)) {
+        EXPECT_EQ(task.wait, WaitReason::timer) << task.id;
+        EXPECT_LE(task.due_in, 100ms);  // 1 ms after the sleep began, itself during the dump
+        EXPECT_GE(task.due_in, -1s);
+      } else {
+        EXPECT_EQ(task.wait, WaitReason::notify) << task.id;
+      }
+    }
+  }
+  EXPECT_GE(idle_seen, 1000u);
+  stop.store(true);
+  notify.notify_waiters();
+  runtime.block_on([](std::vector<rt::JoinHandle<void>>* all, rt::Notify* wake) -> rt::Task<void> {
+    for (auto& handle : *all) {
+      wake->notify_waiters();
+      co_await handle;
+    }
+  }(&handles, &notify));
+}
+
 }  // namespace
