@@ -41,6 +41,8 @@ bool IoOperation::attempt(Interest interest, Perform perform) noexcept {
     {
       std::lock_guard guard(io.lock);
       if ((io.readiness & ready) == 0) {
+        task->set_wait(interest == Interest::read ? WaitReason::read : WaitReason::write,
+                       static_cast<std::uint64_t>(io.fd));
         io.waiters(interest).push_back(*this);
         return false;  // the driver wakes us on the next readiness event
       }

@@ -1,6 +1,10 @@
 #include "owned_tasks.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <vector>
+
+#include "poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -17,6 +21,33 @@ TaskInfo::State public_state(TaskHeader::State state) noexcept {
       return TaskInfo::State::complete;
   }
   return TaskInfo::State::complete;
+}
+
+// What the task's wait record's detail means for its reason.
+void add_wait_detail(TaskInfo& info, std::uint64_t detail,
+                     std::chrono::steady_clock::time_point timer_now) noexcept {
+  switch (info.wait) {
+    case WaitReason::read:
+    case WaitReason::write:
+      info.fd = static_cast<int>(detail);
+      break;
+    case WaitReason::timer: {
+      const std::chrono::steady_clock::time_point deadline{
+          std::chrono::steady_clock::duration(static_cast<std::int64_t>(detail))};
+      info.due_in = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - timer_now);
+      break;
+    }
+    case WaitReason::join:
+    case WaitReason::blocking:
+      info.joined_task = detail;
+      break;
+    case WaitReason::select:
+    case WaitReason::join_all:
+      info.branches = static_cast<std::size_t>(detail);
+      break;
+    default:
+      break;
+  }
 }
 
 }  // namespace
@@ -72,19 +103,29 @@ void OwnedTasks::close_and_abort_all() {
   }
 }
 
-void OwnedTasks::snapshot(std::vector<TaskInfo>& out) {
+void OwnedTasks::snapshot(std::vector<TaskInfo>& out, const PausableClock& timers) {
   // Headroom for spawns during the walk, so that the vector rarely grows under a shard lock.
   out.reserve(out.size() + size() + size() / 8 + kShards);
   for (Shard& shard : shards_) {
     std::lock_guard guard(shard.mutex);
+    // Read once the shard is locked: every task listed in it stamped its spawn before, and a
+    // task that sleeps again while the shard is read is due at most that long after.
+    const auto now_ms = static_cast<std::uint32_t>(poll_clock_ns() / 1'000'000);
+    const std::chrono::steady_clock::time_point timer_now = timers.now();
     for (TaskHeader* task = shard.head; task != nullptr; task = task->owned_next) {
       const char* annotation = task->annotation();
-      out.push_back(TaskInfo{
-          .id = task->id(),
-          .spawned_at = task->spawned_at(),
-          .state = public_state(task->observed_state()),
-          .annotation = annotation != nullptr ? annotation : "",
-      });
+      const TaskHeader::Observed seen = task->observe();
+      TaskInfo& info = out.emplace_back();
+      info.id = task->id();
+      info.spawned_at = task->spawned_at();
+      info.state = public_state(seen.state);
+      if (annotation != nullptr) info.annotation = annotation;
+      if (seen.worker != TaskHeader::kUnknownWorker) info.worker = seen.worker;
+      // Unsigned arithmetic: exact across the 2^32 ms wrap.
+      info.age = std::chrono::milliseconds(now_ms - task->spawned_ms());
+      info.polls = task->polls();
+      info.wait = seen.wait;
+      add_wait_detail(info, seen.wait_detail, timer_now);
     }
   }
 }

@@ -10,6 +10,7 @@
 
 #include "brigade/runtime/detail/task_header.hpp"
 #include "brigade/runtime/task_dump.hpp"
+#include "pausable_clock.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -28,7 +29,8 @@ class OwnedTasks {
   // Appends every listed task to `out`. One shard at a time, under its lock (which keeps each
   // listed task alive), copying plain data only: tasks spawned or completed meanwhile in another
   // shard may or may not show, but every task shown was alive while its shard was read.
-  void snapshot(std::vector<TaskInfo>& out);
+  // `timers` is the timers' clock, for how long until a sleeping task's timer is due.
+  void snapshot(std::vector<TaskInfo>& out, const PausableClock& timers);
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:

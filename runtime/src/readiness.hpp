@@ -28,6 +28,8 @@ class ReadinessAwaiter {
       return false;
     }
     node_.arm(awaiting);
+    node_.task->set_wait(interest_ == Interest::read ? WaitReason::read : WaitReason::write,
+                         static_cast<std::uint64_t>(io_.fd));
     io_.waiters(interest_).push_back(node_);
     registered_ = true;
     return true;

@@ -35,7 +35,7 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   void notify_block_on(std::atomic<bool>& done) noexcept;
   void shutdown(std::optional<std::chrono::steady_clock::time_point> deadline);
   RuntimeMetrics metrics() const;
-  std::vector<TaskInfo> dump_tasks() { return scheduler_.dump_tasks(); }
+  std::vector<TaskInfo> dump_tasks() { return scheduler_.dump_tasks(driver_.clock()); }
 
   void count_forced_yield() noexcept { forced_yields_.fetch_add(1, std::memory_order_relaxed); }
 

@@ -236,6 +236,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   for (unsigned lifo_polls = 0;;) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
+    task->note_poll(tls_worker.index);
     worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
     const bool yielded = task->run();
     const std::uint64_t poll_end = clock_.now();
@@ -331,6 +332,12 @@ void WorkStealingScheduler::notify_if_work_pending() noexcept {
       !inject_.is_empty() || std::any_of(workers_.begin(), workers_.end(),
                                          [](const auto& w) { return !w->local.is_empty(); });
   if (pending) notify_parked();
+}
+
+std::vector<TaskInfo> WorkStealingScheduler::dump_tasks(const PausableClock& timers) {
+  std::vector<TaskInfo> tasks;
+  owned_.snapshot(tasks, timers);
+  return tasks;
 }
 
 void WorkStealingScheduler::cancel_all_tasks() { owned_.close_and_abort_all(); }

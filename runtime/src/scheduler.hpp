@@ -70,11 +70,8 @@ class WorkStealingScheduler final : public Scheduler {
   std::size_t workers() const noexcept { return workers_.size(); }
   void fill_metrics(RuntimeMetrics& metrics) const;
   // Every live async task (blocking closures are not listed), for Handle::dump_tasks().
-  std::vector<TaskInfo> dump_tasks() {
-    std::vector<TaskInfo> tasks;
-    owned_.snapshot(tasks);
-    return tasks;
-  }
+  // `timers`: the timers' clock, for how long until a sleeping task's timer is due.
+  std::vector<TaskInfo> dump_tasks(const PausableClock& timers);
 
   // What the stall monitor reads of a worker, without stopping it.
   struct PollProbe {

@@ -228,6 +228,7 @@ bool Signal::Recv::await_ready() const noexcept {
 }
 
 bool Signal::Recv::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  detail::record_wait(WaitReason::signal);
   const std::size_t kind = index_of(signal_->kind_);
   std::lock_guard lock(state_mutex);
   // Checked again under the lock: the dispatcher reads the count under it too, so a delivery

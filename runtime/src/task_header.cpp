@@ -28,6 +28,7 @@
 
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/detail/misuse.hpp"
+#include "poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -47,7 +48,10 @@ TaskHeader::TaskHeader(const TaskVTable* vtable, Scheduler* scheduler,
       vtable_(vtable),
       scheduler_(scheduler),
       id_(next_task_id.fetch_add(1, std::memory_order_relaxed)),
-      spawned_at_(spawned_at) {}
+      spawned_at_(spawned_at),
+      // The coarse clock a poll reads anyway: about 5 ns, no system call. Modulo 2^32 ms, so an
+      // age is exact below 49.7 days.
+      spawned_ms_(static_cast<std::uint32_t>(poll_clock_ns() / 1'000'000)) {}
 
 void TaskHeader::unref() noexcept {
   // acq_rel: the thread that frees the task must see every write made under other references.
@@ -184,9 +188,18 @@ TaskHeader::RunResult TaskHeader::run_coroutine(std::coroutine_handle<> root) no
   }
 }
 
-TaskHeader::State TaskHeader::observed_state() noexcept {
+TaskHeader::Observed TaskHeader::observe() noexcept {
   std::lock_guard guard(lock_);
-  return state_;
+  Observed seen;
+  seen.state = state_;
+  if (state_ == State::idle) {
+    seen.wait = static_cast<WaitReason>(wait_reason_.load(std::memory_order_relaxed) &
+                                        static_cast<std::uint8_t>(~kCombinedWait));
+    seen.wait_detail = wait_detail_.load(std::memory_order_relaxed);
+  } else if (state_ == State::running) {
+    seen.worker = running_on_.load(std::memory_order_relaxed);
+  }
+  return seen;
 }
 
 bool TaskHeader::start_blocking() noexcept {

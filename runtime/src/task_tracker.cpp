@@ -57,6 +57,7 @@ TaskTracker::Wait::~Wait() {
 }
 
 bool TaskTracker::Wait::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  detail::record_wait(WaitReason::tracker);
   std::lock_guard lock(state_->mutex);
   if (state_->done_locked()) return false;
   node_.arm(awaiting);

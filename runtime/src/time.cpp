@@ -33,6 +33,8 @@ bool Sleep::await_suspend(std::coroutine_handle<> awaiting) {
   core_ = &detail::expect_current_runtime();
   node_.waiter.task = &detail::expect_current_task();
   node_.waiter.handle = awaiting;
+  node_.waiter.task->set_wait(WaitReason::timer,
+                              static_cast<std::uint64_t>(node_.when.time_since_epoch().count()));
   core_->driver().add_timer(node_);
   return true;
 }

@@ -10,6 +10,7 @@
 #include <future>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "running_brigade.hpp"
 
@@ -73,6 +74,12 @@ TEST_F(DebugTasks, JsonListsTheAcceptLoopTheConnectionsAndTheRouteOfAHandlerInFl
   EXPECT_EQ(text_of(*handler, "state"), "idle");  // waiting for its timer
   EXPECT_GT(handler->at("id").to_number<std::uint64_t>(), 0u);
   EXPECT_GT(handler->at("line").to_number<std::uint64_t>(), 0u);
+  EXPECT_GE(handler->at("polls").to_number<std::uint64_t>(), 1u);
+  EXPECT_LT(handler->at("age_ms").to_number<std::int64_t>(), 20'000);
+  // The connection races the handler against its socket (a client that goes away cancels it).
+  const json::object& wait = handler->at("wait").as_object();
+  EXPECT_EQ(text_of(wait, "reason"), "select") << json::serialize(*handler);
+  EXPECT_EQ(wait.at("branches").to_number<std::uint64_t>(), 2u);
 
   int accept_loops = 0;
   int connections = 0;
@@ -85,10 +92,11 @@ TEST_F(DebugTasks, JsonListsTheAcceptLoopTheConnectionsAndTheRouteOfAHandlerInFl
       ++accept_loops;
     }
     if (function.find("admit") != std::string::npos) ++connections;
-    // The connection asking for the dump is being polled while the dump is taken.
+    // The connection asking for the dump waits for it: the dump is taken on the blocking pool.
     if (text_of(task, "annotation") == "/debug/tasks") {
       dump_request_seen = true;
-      EXPECT_EQ(text_of(task, "state"), "running");
+      EXPECT_EQ(text_of(task, "state"), "idle");
+      EXPECT_EQ(text_of(task.at("wait").as_object(), "reason"), "select") << json::serialize(task);
     }
   }
   EXPECT_EQ(accept_loops, 1) << json::serialize(dump);  // block_on's root runs both listeners
@@ -114,8 +122,38 @@ TEST_F(DebugTasks, TextGroupsTasksBySpawnSiteWithCounts) {
   EXPECT_NE(text.find(" live tasks\n"), std::string::npos) << text;
   EXPECT_NE(text.find("tasks spawned at "), std::string::npos) << text;
   EXPECT_NE(text.find("server.cpp:"), std::string::npos) << text;
-  EXPECT_NE(text.find(" idle annotation=/sleep\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" idle on select of 2, age "), std::string::npos) << text;
+  EXPECT_NE(text.find(", annotation=/sleep\n"), std::string::npos) << text;
   EXPECT_EQ(sleeping.get(), 200);
+}
+
+// /fanout's children each sleep: the dump gives each one's timer and when it is due.
+TEST_F(DebugTasks, JsonGivesEachSleepingTaskItsTimer) {
+  auto fanning = std::async(std::launch::async, [port = server.port()] {
+    return Client(port).get("/fanout?n=3&ms=3000").result_int();
+  });
+  std::vector<json::object> sleepers;
+  for (const auto deadline = std::chrono::steady_clock::now() + kPatience;
+       sleepers.size() < 3 && std::chrono::steady_clock::now() < deadline;) {
+    const Response response = Client(admin).get("/debug/tasks?format=json");
+    ASSERT_EQ(response.result_int(), 200) << response.body();
+    sleepers.clear();
+    const json::value dump = json::parse(response.body());
+    for (const json::value& value : dump.at("tasks").as_array()) {
+      const json::object& task = value.as_object();
+      if (ends_with(text_of(task, "file"), "fanout.cpp")) sleepers.push_back(task);
+    }
+  }
+  ASSERT_EQ(sleepers.size(), 3u);
+  for (const json::object& task : sleepers) {
+    const json::object& wait = task.at("wait").as_object();
+    EXPECT_EQ(text_of(wait, "reason"), "timer") << json::serialize(task);
+    const auto due_in = wait.at("due_in_ms").to_number<std::int64_t>();
+    EXPECT_GT(due_in, 0);
+    EXPECT_LE(due_in, 3000);
+    EXPECT_EQ(task.at("polls").to_number<std::uint64_t>(), 1u);
+  }
+  EXPECT_EQ(fanning.get(), 200);
 }
 
 TEST_F(DebugTasks, IsAdminOnlyAndRefusesAnUnknownFormat) {

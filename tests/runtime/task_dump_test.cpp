@@ -100,8 +100,9 @@ TEST(TaskDump, GroupsTasksBySpawnSiteWithTheirCountsAndStates) {
     const std::string text = rt::describe(tasks, 2);
     EXPECT_NE(text.find(site_line(site_a, 3)), std::string::npos) << text;
     EXPECT_NE(text.find(site_line(site_b, 2)), std::string::npos) << text;
-    EXPECT_NE(text.find("): 3 idle\n"), std::string::npos) << text;
-    EXPECT_NE(text.find(" idle annotation=/sleep\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("): 3 idle (3 cancellation)\n"), std::string::npos) << text;
+    EXPECT_NE(text.find(" idle on cancellation, age "), std::string::npos) << text;
+    EXPECT_NE(text.find(" 1 poll, annotation=/sleep\n"), std::string::npos) << text;
     EXPECT_NE(text.find("  ... 1 more\n"), std::string::npos) << text;  // site A, capped at 2
     // The busiest site comes first.
     EXPECT_LT(text.find(site_line(site_a, 3)), text.find(site_line(site_b, 2))) << text;

@@ -61,6 +61,7 @@ bool CancellationToken::Cancelled::await_ready() const noexcept {
 }
 
 bool CancellationToken::Cancelled::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  detail::record_wait(WaitReason::cancellation);
   std::lock_guard lock(state_->mutex);
   if (state_->cancelled.load(std::memory_order_relaxed)) return false;
   node_.arm(awaiting);

@@ -27,6 +27,7 @@ bool Notify::Notified::await_ready() const noexcept {
 }
 
 bool Notify::Notified::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  detail::record_wait(WaitReason::notify);
   Notify& notify = *notify_;
   std::lock_guard lock(notify.mutex_);
   if (notify.waiters_calls_.load(std::memory_order_relaxed) != waiters_calls_) return false;

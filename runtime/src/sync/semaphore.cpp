@@ -50,6 +50,7 @@ Semaphore::Acquire::~Acquire() {
 }
 
 bool Semaphore::Acquire::await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  detail::record_wait(WaitReason::semaphore);
   Semaphore& sem = *semaphore_;
   std::lock_guard lock(sem.mutex_);
   if (sem.closed_) {

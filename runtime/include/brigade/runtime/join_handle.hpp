@@ -63,6 +63,9 @@ class [[nodiscard]] JoinHandle {
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
       waiter_.task = &detail::expect_current_task();
       waiter_.handle = awaiting;
+      waiter_.task->set_wait(
+          handle_.state_->is_blocking() ? WaitReason::blocking : WaitReason::join,
+          handle_.state_->id());
       registered_ = handle_.state_->set_join_waiter(&waiter_);
       return registered_;
     }

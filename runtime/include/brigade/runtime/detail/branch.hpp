@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "brigade/runtime/detail/frame_allocator.hpp"
+#include "brigade/runtime/detail/task_header.hpp"
 
 // The machinery shared by join(), join_all() and select(): each operand runs in a branch, a small
 // coroutine of its own that awaits the operand and keeps its result, all inside the task that
@@ -110,12 +111,21 @@ class BranchGroup {
   explicit BranchGroup(Policy policy) noexcept : policy_(policy) {}
   BranchGroup(const BranchGroup&) = delete;
   BranchGroup& operator=(const BranchGroup&) = delete;
+  ~BranchGroup() { end_wait(); }
 
-  // Start phase: from the combinator's await_suspend, before the first branch is resumed.
+  // Start phase: from the combinator's await_suspend, before the first branch is resumed. The
+  // task's wait record says "select of N" (or "join_all of N") from here until the combinator is
+  // decided, rather than whichever operand suspended last; before the branches start, so that
+  // a combinator nested in an operand leaves the outer one's record alone.
   void begin_start(std::coroutine_handle<> parent, std::size_t branches) noexcept {
     parent_ = parent;
     unfinished_ = branches;
     starting_ = true;
+    TaskHeader& task = expect_current_task();
+    if (task.begin_combined_wait(
+            policy_ == Policy::first ? WaitReason::select : WaitReason::join_all, branches)) {
+      recorded_on_ = &task;
+    }
   }
   // The combinator is decided (select: a branch finished; join: all did).
   bool done() const noexcept {
@@ -128,6 +138,7 @@ class BranchGroup {
   // while starting would nest one resume() per iteration and overflow the stack.
   bool end_start() noexcept {
     starting_ = false;
+    if (done()) end_wait();
     return !done();
   }
 
@@ -145,6 +156,7 @@ class BranchGroup {
     } else {
       decides = unfinished_ == 0;
     }
+    if (decides) end_wait();
     if (decides && !starting_) return parent_;
     return std::noop_coroutine();
   }
@@ -155,7 +167,12 @@ class BranchGroup {
   std::size_t first_failure() const noexcept { return first_failure_; }
 
  private:
+  void end_wait() noexcept {
+    if (recorded_on_ != nullptr) std::exchange(recorded_on_, nullptr)->end_combined_wait();
+  }
+
   Policy policy_;
+  TaskHeader* recorded_on_ = nullptr;  // the task whose wait record this combinator holds
   std::coroutine_handle<> parent_;
   std::size_t unfinished_ = 0;
   std::size_t winner_ = npos;

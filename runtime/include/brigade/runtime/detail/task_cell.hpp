@@ -370,7 +370,7 @@ class BlockingCell final : public JoinState<T> {
     free_cell(static_cast<BlockingCell*>(header));
   }
 
-  static constexpr TaskVTable kVTable{&BlockingCell::run, &BlockingCell::destroy};
+  static constexpr TaskVTable kVTable{&BlockingCell::run, &BlockingCell::destroy, true};
 
   std::optional<F> fn_;
 };

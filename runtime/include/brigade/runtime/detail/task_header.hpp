@@ -2,11 +2,13 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <source_location>
 
 #include "brigade/runtime/detail/spin_lock.hpp"
 #include "brigade/runtime/detail/sync_primitives.hpp"
+#include "brigade/runtime/wait_reason.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -70,6 +72,8 @@ struct TaskVTable {
   bool (*run)(TaskHeader*) noexcept;
   // Frees the task's memory once the last reference is gone.
   void (*destroy)(TaskHeader*) noexcept;
+  // A spawn_blocking closure: a task joining it waits on a blocking job, not on a task.
+  bool blocking = false;
 };
 
 // The type-independent part of every task: reference count, scheduling state, the list of
@@ -101,9 +105,49 @@ class TaskHeader {
   // Cancels the task at its next suspension point (or before it starts).
   void abort() noexcept;
   bool is_finished() const noexcept { return finished_.load(std::memory_order_acquire); }
-  // The scheduling state right now, for a task dump: takes the task's lock for one read, so call
-  // it with no resource lock held (the owned-tasks shard lock is fine: never taken under this).
-  State observed_state() noexcept;
+  // --- What a task dump shows of the task (task_dump.hpp) --------------------------------------
+  // The running task records what it waits on as it suspends. Relaxed stores and no lock: the
+  // dump reads the record under the task's lock and only while the task is idle, so after the
+  // run that wrote it and before the next one.
+  void set_wait(WaitReason reason, std::uint64_t detail = 0) noexcept {
+    if ((wait_reason_.load(std::memory_order_relaxed) & kCombinedWait) != 0) return;
+    wait_detail_.store(detail, std::memory_order_relaxed);
+    wait_reason_.store(static_cast<std::uint8_t>(reason), std::memory_order_relaxed);
+  }
+  // select/join: the combinator is the reason for as long as it waits, whatever its operands
+  // record meanwhile. Returns false, recording nothing, inside a combinator that already did.
+  bool begin_combined_wait(WaitReason reason, std::size_t operands) noexcept {
+    if ((wait_reason_.load(std::memory_order_relaxed) & kCombinedWait) != 0) return false;
+    wait_detail_.store(operands, std::memory_order_relaxed);
+    wait_reason_.store(static_cast<std::uint8_t>(reason) | kCombinedWait,
+                       std::memory_order_relaxed);
+    return true;
+  }
+  void end_combined_wait() noexcept {
+    wait_reason_.store(static_cast<std::uint8_t>(WaitReason::none), std::memory_order_relaxed);
+  }
+  // The worker about to poll the task: counts the poll (the task runs on one worker at a time,
+  // so a plain increment) and says where it runs.
+  void note_poll(std::size_t worker) noexcept {
+    polls_.store(polls_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    running_on_.store(worker < kUnknownWorker ? static_cast<std::uint8_t>(worker) : kUnknownWorker,
+                      std::memory_order_relaxed);
+  }
+  static constexpr std::uint8_t kUnknownWorker = 0xFF;  // also: index 255 or above
+  // The task as a dump sees it, read under the task's lock: the wait record while it is idle, the
+  // worker while it runs. Call it with no resource lock held (the owned-tasks shard lock is fine:
+  // never taken under this one).
+  struct Observed {
+    State state = State::idle;
+    WaitReason wait = WaitReason::none;
+    std::uint64_t wait_detail = 0;
+    std::uint8_t worker = kUnknownWorker;
+  };
+  Observed observe() noexcept;
+  std::uint32_t polls() const noexcept { return polls_.load(std::memory_order_relaxed); }
+  // When the task was spawned, in milliseconds of the coarse poll clock, modulo 2^32 (49.7 days).
+  std::uint32_t spawned_ms() const noexcept { return spawned_ms_; }
+  bool is_blocking() const noexcept { return vtable_->blocking; }
 
   // The single join waiter. Returns false when the task has already finished.
   bool set_join_waiter(Waiter* w) noexcept;
@@ -153,6 +197,8 @@ class TaskHeader {
   // Which outcome JoinState holds (0 while running). Kept here, in the header's padding, so that
   // the outcome itself needs no discriminant of its own.
   std::uint8_t outcome_tag_ = 0;
+  // Task dump: the worker polling the task (see note_poll), in the padding.
+  std::atomic<std::uint8_t> running_on_{kUnknownWorker};
   // For a cell whose root frame shares its allocation (SpawnedCell): the bytes in front of the
   // cell set aside for that frame, 0 when the cell was allocated alone. Also in the padding.
   std::uint16_t frame_room_ = 0;
@@ -167,8 +213,12 @@ class TaskHeader {
   State state_ = State::scheduled;  // a new task is queued by its spawner
   bool cancel_requested_ = false;
   bool yield_requested_ = false;
-  bool start_pending_ = false;  // the root has not run yet
+  bool start_pending_ = false;    // the root has not run yet
   bool has_task_locals_ = false;  // the side table holds a chain for this task
+  // Task dump: the last wait's reason, with kCombinedWait while a select or join holds it; in
+  // the padding.
+  static constexpr std::uint8_t kCombinedWait = 0x80;
+  std::atomic<std::uint8_t> wait_reason_{0};
   // The ready list is circular through Waiter::ready_next, so the tail alone gives both ends.
   Waiter* ready_tail_ = nullptr;
   Waiter* join_waiter_ = nullptr;
@@ -177,6 +227,11 @@ class TaskHeader {
   std::uint64_t id_;
   std::source_location spawned_at_;
   std::atomic<const char*> annotation_{nullptr};
+  // Task dump: the last wait's detail (a descriptor, a deadline, a task id, a count of operands),
+  // the spawn time and the polls so far. 16 bytes.
+  std::atomic<std::uint64_t> wait_detail_{0};
+  const std::uint32_t spawned_ms_;
+  std::atomic<std::uint32_t> polls_{0};
 };
 
 // The task being run on this thread, for awaiters that need to register a Waiter.
@@ -185,5 +240,10 @@ inline thread_local TaskHeader* current_task = nullptr;
 // Returns the running task, or terminates with a message: awaiting a runtime awaitable outside a
 // task (instead of inside block_on or a spawned task) is a programming error.
 TaskHeader& expect_current_task() noexcept;
+
+// From an awaiter's await_suspend: what the running task is about to wait on, for task dumps.
+inline void record_wait(WaitReason reason, std::uint64_t detail = 0) noexcept {
+  expect_current_task().set_wait(reason, detail);
+}
 
 }  // namespace brigade::runtime::detail

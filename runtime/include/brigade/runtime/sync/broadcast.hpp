@@ -322,6 +322,7 @@ class Receiver {
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+      detail::record_wait(WaitReason::broadcast);
       const detail::BroadcastPoll poll =
           receiver_->state_->recv_or_park(receiver_->next_, node_, result_, awaiting);
       if (poll == detail::BroadcastPoll::yield) {

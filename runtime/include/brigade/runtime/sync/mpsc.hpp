@@ -323,6 +323,7 @@ class Sender {
     bool await_ready() const noexcept { return false; }
     // Sends at once when there is room (no suspension), else waits in line.
     bool await_suspend(std::coroutine_handle<> awaiting) {
+      detail::record_wait(WaitReason::mpsc_send);
       const detail::MpscPoll poll = state_->send_or_park(node_, value_, awaiting);
       if (poll == detail::MpscPoll::yield) detail::MpscCore::yield_turn(node_, awaiting);
       suspended_ = poll != detail::MpscPoll::ready;
@@ -412,6 +413,7 @@ class Receiver {
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+      detail::record_wait(WaitReason::mpsc_receive);
       const detail::MpscPoll poll = state_->recv_or_park(node_, awaiting);
       yielded_ = poll == detail::MpscPoll::yield;
       if (yielded_) detail::MpscCore::yield_turn(node_, awaiting);

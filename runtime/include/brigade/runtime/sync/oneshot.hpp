@@ -122,6 +122,7 @@ class Sender {
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      detail::record_wait(WaitReason::oneshot);
       suspended_ = state_->park_sender(node_, awaiting);
       return suspended_;
     }
@@ -182,6 +183,7 @@ class Receiver {
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      detail::record_wait(WaitReason::oneshot);
       suspended_ = state_->park_receiver(node_, awaiting);
       return suspended_;
     }

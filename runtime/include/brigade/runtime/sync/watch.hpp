@@ -305,6 +305,7 @@ class Receiver {
 
     bool await_ready() const noexcept { return ready() && detail::coop::try_consume(); }
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      detail::record_wait(WaitReason::watch);
       if (ready()) {
         // Ready but out of budget (or it just became ready). Readiness only goes away through
         // this receiver, so it still holds after the yield.
