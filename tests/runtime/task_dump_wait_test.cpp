@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -117,7 +118,9 @@ TEST(TaskDumpWait, EachIdleTaskShowsWhatItWaitsOnWithItsDetail) {
     EXPECT_TRUE(full_tx.try_send(1).has_value());
     auto [once_tx, once_rx] = rt::oneshot::channel<int>();
     rt::Notify notify;
-    std::atomic<bool> release_job{false};
+    // Shared with the blocking job, which aborting its handle does not stop: it may still be
+    // looking when this frame is gone.
+    const auto release_job = std::make_shared<std::atomic<bool>>(false);
 
     const auto before_sleep = rt::Clock::now();
     std::vector<rt::JoinHandle<void>> handles;
@@ -131,8 +134,8 @@ TEST(TaskDumpWait, EachIdleTaskShowsWhatItWaitsOnWithItsDetail) {
     auto joined = handle.spawn(sleep_for(3000ms));
     const std::uint64_t joined_id = joined.id();
     handles.push_back(handle.spawn(join_task(std::move(joined))));
-    auto job = handle.spawn_blocking([&release_job] {
-      while (!release_job.load()) std::this_thread::sleep_for(1ms);
+    auto job = handle.spawn_blocking([release_job] {
+      while (!release_job->load()) std::this_thread::sleep_for(1ms);
     });
     const std::uint64_t job_id = job.id();
     handles.push_back(handle.spawn(join_blocking(std::move(job))));
@@ -183,7 +186,7 @@ TEST(TaskDumpWait, EachIdleTaskShowsWhatItWaitsOnWithItsDetail) {
     EXPECT_NE(text.find(" idle on select of 2, "), std::string::npos) << text;
     EXPECT_NE(text.find(" idle on timer due in 1."), std::string::npos) << text;
 
-    release_job.store(true);
+    release_job->store(true);
     for (auto& spawned : handles) spawned.abort();
     for (auto& spawned : handles) co_await spawned;
     (void)once_tx;
