@@ -121,6 +121,7 @@ void Driver::dispatch(IoRegistration& io, std::uint32_t events) noexcept {
   if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) readiness |= kReadClosed;
   if ((events & EPOLLHUP) != 0) readiness |= kWriteClosed;
   if ((events & EPOLLERR) != 0) readiness |= kError;
+  if ((readiness & (kReadable | kReadClosed | kError)) != 0) readiness |= kReadEdge;
   std::lock_guard guard(io.lock);
   io.readiness |= readiness;
   ++io.tick;

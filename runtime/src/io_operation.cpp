@@ -33,7 +33,7 @@ bool IoOperation::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   return true;
 }
 
-bool IoOperation::attempt(Interest interest, Perform perform) noexcept {
+bool IoOperation::attempt(Interest interest, Perform perform, bool edge_confirms) noexcept {
   IoRegistration& io = *io_;
   const std::uint8_t ready = io.ready_mask(interest);
   for (;;) {
@@ -47,6 +47,10 @@ bool IoOperation::attempt(Interest interest, Perform perform) noexcept {
         return false;  // the driver wakes us on the next readiness event
       }
       tick = io.tick;
+      if (interest == Interest::read && io.spend_read_edge() && edge_confirms) {
+        outcome_ = 0;
+        return true;
+      }
     }
     const ssize_t moved = perform(*this);
     if (moved >= 0) {

@@ -55,12 +55,13 @@ inline ReadinessAwaiter ready(IoRegistration& io, Interest interest) noexcept {
   return ReadinessAwaiter(io, interest);
 }
 
-// The operation hit EAGAIN: forget the readiness seen at `tick`, unless a newer event came in
-// since (then the operation is simply retried).
+// The operation hit EAGAIN (or emptied the socket): forget the readiness seen at `tick`, unless a
+// newer event came in since (then the operation is simply retried).
 inline void clear_readiness(IoRegistration& io, Interest interest, std::uint64_t tick) noexcept {
   std::lock_guard guard(io.lock);
   if (io.tick != tick) return;
-  io.readiness &= static_cast<std::uint8_t>(interest == Interest::read ? ~kReadable : ~kWritable);
+  io.readiness &= static_cast<std::uint8_t>(interest == Interest::read ? ~(kReadable | kReadEdge)
+                                                                       : ~kWritable);
 }
 
 }  // namespace brigade::runtime::detail

@@ -17,7 +17,7 @@ struct PlainTransport {
   static constexpr bool kHandshake = false;
 
   static IoResult try_read(runtime::net::TcpStream& stream, std::span<std::byte> buffer) noexcept {
-    return try_recv(stream.native_handle(), buffer);
+    return try_recv(stream, buffer);
   }
   static IoResult try_write(runtime::net::TcpStream& stream,
                             std::span<const std::byte> data) noexcept {

@@ -28,6 +28,14 @@ IoResult try_recv(int fd, std::span<std::byte> buffer) noexcept {
   }
 }
 
+IoResult try_recv(runtime::net::TcpStream& stream, std::span<std::byte> buffer) noexcept {
+  const auto received = stream.try_read(buffer);
+  if (received) return {*received > 0 ? IoStatus::done : IoStatus::closed, *received};
+  return {received.error() == std::errc::operation_would_block ? IoStatus::would_block
+                                                               : IoStatus::failed,
+          0};
+}
+
 IoResult try_send(int fd, std::span<const std::byte> data) noexcept {
   for (;;) {
     const ssize_t sent = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -14,9 +14,11 @@
 // TcpStream's read and write are coroutines that wait for readiness: each costs a frame, and a
 // completed read that then yields for the cooperative budget can still be cancelled by a select
 // (losing what it read). The connection tries the system call first, like Tokio's
-// try_read/try_write, and waits through TcpStream only when the call would block. The runtime's
-// readiness stays correct: it is only ever optimistic, and the runtime confirms it with a system
-// call of its own before a task sleeps on it.
+// try_read/try_write, and waits through TcpStream only when the call would block. Reads go
+// through TcpStream::try_read, which tells the stream's readiness when the socket is empty, so
+// that the wait for the next request is the readiness event alone, with no system call to
+// confirm it. Writes and peeks go straight to the socket: the runtime's readiness for them is
+// only ever optimistic, and it confirms it with a system call of its own before a task sleeps.
 namespace brigade::server::detail {
 
 enum class IoStatus : unsigned char { done, would_block, closed, failed };
@@ -28,6 +30,8 @@ struct IoResult {
 
 // recv(MSG_DONTWAIT): done with bytes > 0, closed at end of stream.
 IoResult try_recv(int fd, std::span<std::byte> buffer) noexcept;
+// The same through the stream's readiness (TcpStream::try_read).
+IoResult try_recv(runtime::net::TcpStream& stream, std::span<std::byte> buffer) noexcept;
 // send(MSG_DONTWAIT | MSG_NOSIGNAL) of as much as the socket takes: done with the bytes sent
 // (perhaps fewer than asked), would_block when none fit.
 IoResult try_send(int fd, std::span<const std::byte> data) noexcept;

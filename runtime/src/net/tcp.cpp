@@ -72,7 +72,8 @@ IoResult<void> TcpStream::Readable::await_resume() noexcept {
   return {};
 }
 
-// Readiness may be stale (it starts optimistic): confirm it by peeking, without consuming.
+// Readiness without an unspent event may be stale (it starts optimistic, and a read that took
+// every byte leaves it set): confirm it by peeking, without consuming.
 ssize_t TcpStream::Readable::perform(IoOperation& self) noexcept {
   const auto& op = static_cast<const Readable&>(self);
   std::byte probe;
@@ -109,16 +110,26 @@ ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
 
 // One non-blocking call for try_read and try_write. On EAGAIN the readiness the driver reported
 // is spent, so it is cleared, unless an event arrived meanwhile: the next wait then really waits.
+// A read that fills less than its buffer has emptied the socket (a stream socket's recv stops
+// short only when nothing is left), which spends the readiness as surely, one system call sooner.
 template <class Call>
-IoResult<std::size_t> try_io(detail::IoRegistration& io, Interest interest, Call call) noexcept {
+IoResult<std::size_t> try_io(detail::IoRegistration& io, Interest interest, std::size_t size,
+                             Call call) noexcept {
   for (;;) {
     std::uint64_t tick = 0;
     {
       std::lock_guard guard(io.lock);
       tick = io.tick;
+      if (interest == Interest::read) io.spend_read_edge();
     }
     const ssize_t moved = call();
-    if (moved >= 0) return static_cast<std::size_t>(moved);
+    if (moved >= 0) {
+      const auto bytes = static_cast<std::size_t>(moved);
+      if (interest == Interest::read && bytes > 0 && bytes < size) {
+        detail::clear_readiness(io, interest, tick);
+      }
+      return bytes;
+    }
     const int error = errno;
     if (error == EINTR) continue;
     if (would_block(error)) detail::clear_readiness(io, interest, tick);
@@ -127,12 +138,12 @@ IoResult<std::size_t> try_io(detail::IoRegistration& io, Interest interest, Call
 }
 
 IoResult<std::size_t> TcpStream::try_read(std::span<std::byte> buffer) noexcept {
-  return try_io(io_.registration(), Interest::read,
+  return try_io(io_.registration(), Interest::read, buffer.size(),
                 [&] { return ::recv(io_.fd(), buffer.data(), buffer.size(), 0); });
 }
 
 IoResult<std::size_t> TcpStream::try_write(std::span<const std::byte> data) noexcept {
-  return try_io(io_.registration(), Interest::write,
+  return try_io(io_.registration(), Interest::write, data.size(),
                 [&] { return ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL); });
 }
 

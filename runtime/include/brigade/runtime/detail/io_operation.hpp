@@ -48,7 +48,13 @@ class IoOperation : public WaitNode {
   // function per kind of operation, so the awaiter stores neither.
   template <Interest interest, Perform perform>
   static bool attempt_with(Waiter& waiter) noexcept {
-    return static_cast<IoOperation&>(waiter).attempt(interest, perform);
+    return static_cast<IoOperation&>(waiter).attempt(interest, perform, false);
+  }
+  // For an operation whose call only confirms the readiness (readable()): an unspent read event
+  // is confirmation enough, and the call is skipped.
+  template <Interest interest, Perform perform>
+  static bool confirm_with(Waiter& waiter) noexcept {
+    return static_cast<IoOperation&>(waiter).attempt(interest, perform, true);
   }
 
   IoOperation(IoRegistration& io, bool (*retry_hook)(Waiter&) noexcept) noexcept : io_(&io) {
@@ -61,7 +67,7 @@ class IoOperation : public WaitNode {
 
  private:
   // Tries until the call completes (true, outcome_ set) or would block (false, registered).
-  bool attempt(Interest interest, Perform perform) noexcept;
+  bool attempt(Interest interest, Perform perform, bool edge_confirms) noexcept;
 
   // While the Waiter's `task` is set, the registration or the task's ready list may hold it.
   IoRegistration* io_;

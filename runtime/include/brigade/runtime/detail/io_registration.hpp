@@ -20,6 +20,9 @@ enum Readiness : std::uint8_t {
   kReadClosed = 1 << 2,   // peer shut down its side (reads will see EOF)
   kWriteClosed = 1 << 3,  // peer gone (writes will fail)
   kError = 1 << 4,
+  // An event reported the descriptor readable and no read has spent it yet: readable() may then
+  // complete without confirming with a system call of its own (see IoOperation::attempt).
+  kReadEdge = 1 << 5,
 };
 
 // The driver's record of one registered descriptor, with the tasks waiting to read from it and to
@@ -27,6 +30,14 @@ enum Readiness : std::uint8_t {
 // one select). Freed by the driver only after an epoll_wait that cannot still report it.
 struct IoRegistration {
   IoRegistration(int descriptor, Driver& owner) noexcept : fd(descriptor), driver(owner) {}
+
+  // The first read after a read event spends the edge: whatever it finds, the next one cannot
+  // take the event for proof of bytes. Call under `lock`; whether the edge was there.
+  bool spend_read_edge() noexcept {
+    const bool edge = (readiness & kReadEdge) != 0;
+    readiness &= static_cast<std::uint8_t>(~kReadEdge);
+    return edge;
+  }
 
   std::uint8_t ready_mask(Interest interest) const noexcept {
     return interest == Interest::read ? (kReadable | kReadClosed | kError)

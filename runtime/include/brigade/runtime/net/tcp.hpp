@@ -40,11 +40,13 @@ class TcpStream {
 
   // Completes when a read would not block (data, end of stream or an error is pending), without
   // reading. A server waits with this between requests, so an idle connection holds no buffer;
-  // try_read then takes what arrived.
+  // try_read then takes what arrived. A readiness event no read has spent yet is taken as it is;
+  // otherwise a 1-byte peek confirms it. So, as in Tokio, it can complete without bytes when a
+  // read raced the event that woke it (try_read then would block), once per event at most.
   class [[nodiscard]] Readable final : public detail::IoOperation {
    public:
     explicit Readable(detail::IoRegistration& io) noexcept
-        : IoOperation(io, &attempt_with<detail::Interest::read, &perform>) {}
+        : IoOperation(io, &confirm_with<detail::Interest::read, &perform>) {}
     IoResult<void> await_resume() noexcept;
 
    private:
@@ -105,7 +107,9 @@ class TcpStream {
 
   // Without waiting (Tokio's try_read and try_write): the bytes moved (for try_read, 0 means the
   // peer closed its side), or std::errc::operation_would_block when the socket is not ready;
-  // readable() then waits until it is. They take no cooperative budget: they never wait.
+  // readable() then waits until it is. They take no cooperative budget: they never wait. A
+  // try_read that fills less than its buffer has emptied the socket, so, as in Tokio, it clears
+  // the readiness: the next readable() waits for an event without a system call.
   IoResult<std::size_t> try_read(std::span<std::byte> buffer) noexcept;
   IoResult<std::size_t> try_write(std::span<const std::byte> data) noexcept;
 
