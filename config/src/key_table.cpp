@@ -57,6 +57,9 @@ std::vector<KeyDescriptor> make_key_table() {
           "most threads the blocking pool (spawn_blocking) grows to"),
       key("blocking_queue_limit", &Settings::blocking_queue_limit, OptionalCount{0, 1'000'000},
           "blocking jobs that may wait for a thread; beyond it offloading endpoints answer 503"),
+      key("blocking_nice", &Settings::blocking_nice, Count{0, 19},
+          "nice value the blocking pool's threads add to the workers' (0..19): CPU-bound jobs "
+          "give the cores to the async workers first; blocking I/O jobs run at it too"),
       key("stall_threshold", &Settings::stall_threshold, Duration{0ms, 1h},
           "a task polled this long without yielding is logged as a stall, with the worker's "
           "stack; 0: no stall detector"),

@@ -16,9 +16,12 @@
 #include "blocking_pool.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -37,6 +40,17 @@ void name_this_thread(const std::string& name) noexcept {
   char truncated[16] = {};  // Linux: 15 characters and the terminator
   name.copy(truncated, sizeof truncated - 1);
   pthread_setname_np(pthread_self(), truncated);
+}
+
+// Linux applies a nice value to the one thread named by its id (POSIX would have it per process).
+// Raising it needs no privilege; a failure leaves the thread at its inherited priority.
+void renice_this_thread(int increment) noexcept {
+  if (increment == 0) return;
+  const auto self = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int current = ::getpriority(PRIO_PROCESS, self);
+  if (current == -1 && errno != 0) return;
+  static_cast<void>(::setpriority(PRIO_PROCESS, self, std::min(current + increment, 19)));
 }
 
 // now + wait, saturated: a keep-alive meaning "forever" must not overflow the clock.
@@ -159,6 +173,7 @@ bool BlockingPool::Shared::spawn_thread_locked() noexcept {
 
 void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
   name_this_thread(options_.thread_name);
+  renice_this_thread(options_.nice);
   blocking_pool_of_this_thread = this;
   if (options_.on_thread_start) options_.on_thread_start();
 

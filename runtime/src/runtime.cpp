@@ -1,5 +1,7 @@
 #include "brigade/runtime/runtime.hpp"
 
+#include <stdexcept>
+
 #include "runtime_core.hpp"
 
 namespace brigade::runtime {
@@ -21,6 +23,11 @@ Builder& Builder::blocking_keep_alive(std::chrono::milliseconds keep_alive) {
 }
 Builder& Builder::blocking_queue_limit(std::size_t limit) {
   options_.blocking_queue_limit = limit;
+  return *this;
+}
+Builder& Builder::blocking_nice(int nice) {
+  if (nice < 0 || nice > 19) throw std::invalid_argument("blocking_nice must be within 0..19");
+  options_.blocking_nice = nice;
   return *this;
 }
 Builder& Builder::thread_name(std::string name) {

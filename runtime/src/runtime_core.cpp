@@ -37,6 +37,7 @@ BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCor
   out.keep_alive = options.blocking_keep_alive;
   out.queue_limit = options.blocking_queue_limit;
   out.thread_name = options.thread_name + "-blk";
+  out.nice = options.blocking_nice;
   // Blocking closures may spawn tasks on their runtime, as in Tokio.
   out.on_thread_start = [core] {
     tls_blocking_owner = core->shared_from_this();

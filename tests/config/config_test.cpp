@@ -171,6 +171,7 @@ TEST(ConfigLoad, DefaultsWhenNothingIsGiven) {
   EXPECT_EQ(s.worker_threads, 0u);
   EXPECT_EQ(s.max_blocking_threads, 512u);
   EXPECT_EQ(s.blocking_queue_limit, 1024u);
+  EXPECT_EQ(s.blocking_nice, 10u);
   EXPECT_EQ(s.max_connections, 10'000u);
   EXPECT_EQ(s.max_header_bytes, 64u * 1024);
   EXPECT_EQ(s.max_body_bytes, 16u * 1024 * 1024);
@@ -216,6 +217,7 @@ struct EveryKey {
       {"worker_threads", "4"},
       {"max_blocking_threads", "64"},
       {"blocking_queue_limit", "unbounded"},
+      {"blocking_nice", "3"},
       {"max_connections", "123"},
       {"max_header_bytes", "8193"},
       {"max_body_bytes", "1GiB"},
@@ -249,6 +251,7 @@ struct EveryKey {
     s.worker_threads = 4;
     s.max_blocking_threads = 64;
     s.blocking_queue_limit = std::nullopt;
+    s.blocking_nice = 3;
     s.max_connections = 123;
     s.max_header_bytes = 8193;
     s.max_body_bytes = std::size_t{1} << 30;
@@ -321,7 +324,7 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
     const bool native =
         key == "access_log_queue" || key == "enable_block_endpoint" || key == "worker_threads" ||
         key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
-        key == "max_headers" ||
+        key == "max_headers" || key == "blocking_nice" ||
         key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
     toml += key + " = " + (native ? value : detail::quote(value)) + "\n";
   }
@@ -514,6 +517,7 @@ TEST(ConfigErrors, IntegersOutsideTheirRange) {
     EXPECT_EQ(detail::env_name(error.key), c.variable);
   }
   EXPECT_EQ(error_of(load({"--worker-threads=1025"})).reason, "1025 is out of range 0..1024");
+  EXPECT_EQ(error_of(load({"--blocking-nice=20"})).reason, "20 is out of range 0..19");
   EXPECT_NE(error_of(load({"--max-header-bytes=32MiB"})).reason.find("out of range 1KiB..16MiB"),
             std::string::npos);
 }

@@ -8,16 +8,21 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "child_process.hpp"
@@ -300,6 +305,60 @@ TEST(BrigadeHealthcheck, ExitsOneWhenNothingAnswers) {
 }
 
 // --- Limits -------------------------------------------------------------------------------------
+
+// --- the blocking pool's priority -----------------------------------------------------------------
+
+// Each thread of the process by its name, with its nice value (field 19 of /proc/PID/task/TID/stat).
+std::vector<std::pair<std::string, int>> thread_niceness(pid_t pid) {
+  std::vector<std::pair<std::string, int>> threads;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    std::ifstream stat_file(entry.path() / "stat");
+    std::string stat;
+    std::getline(stat_file, stat);
+    // After "pid (comm) " come the fields from 3 on: the nice value is the 17th of them.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 0; i < 17; ++i) fields >> field;
+    threads.emplace_back(name, std::stoi(field));
+  }
+  return threads;
+}
+
+// The nice value of the threads named `name`: all the same, or nullopt (none, or they differ).
+std::optional<int> nice_of(const std::vector<std::pair<std::string, int>>& threads,
+                           std::string_view name) {
+  std::optional<int> nice;
+  for (const auto& [thread, value] : threads) {
+    if (thread != name) continue;
+    if (nice && *nice != value) return std::nullopt;
+    nice = value;
+  }
+  return nice;
+}
+
+// The pool thread that ran /cpu stays for its keep-alive, so it can be looked at afterwards.
+TEST(BrigadeBlockingPool, ThreadsRunTenNicerThanTheWorkersByDefault) {
+  Server server;
+  ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  const auto threads = thread_niceness(server.process().pid());
+  const auto worker = nice_of(threads, "brigade-w0");
+  const auto pool = nice_of(threads, "brigade-blk");
+  ASSERT_TRUE(worker && pool);
+  EXPECT_EQ(*pool, std::min(*worker + 10, 19));
+}
+
+TEST(BrigadeBlockingPool, BlockingNiceZeroKeepsThemEven) {
+  Server server({"--blocking-nice", "0"});
+  ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  const auto threads = thread_niceness(server.process().pid());
+  const auto pool = nice_of(threads, "brigade-blk");
+  ASSERT_TRUE(pool);
+  EXPECT_EQ(pool, nice_of(threads, "brigade-w0"));
+}
 
 TEST(BrigadeLimits, ConnectionsBeyondMaxConnectionsGet503) {
   Server server({"--max-connections", "2"});

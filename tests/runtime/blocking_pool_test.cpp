@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <expected>
@@ -442,6 +445,28 @@ TEST_F(BlockingPoolTest, NamesThreadsAndRunsTheStartAndStopHooks) {
   pool.shutdown(std::nullopt);
   EXPECT_EQ(starts.load(), 1);
   EXPECT_EQ(stops.load(), 1);
+}
+
+// The nice value is per thread on Linux: the pool's threads add options.nice to what they inherit,
+// and the thread that started them keeps its own.
+TEST_F(BlockingPoolTest, ThreadsRunNicerByTheConfiguredIncrement) {
+  const auto nice_of_this_thread = [] {
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+    return errno == 0 ? nice : -100;
+  };
+  const int own = nice_of_this_thread();
+  ASSERT_LE(own, 12) << "the test needs room for +7 below the ceiling of 19";
+  BlockingPool::Options options;
+  options.nice = 7;
+  auto& pool = make_pool(std::move(options));
+
+  auto spawned = submit_to(pool, nice_of_this_thread);
+  auto outcome = join(spawned);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_EQ(**outcome, own + 7);
+  EXPECT_EQ(nice_of_this_thread(), own);
 }
 
 // Threads whose keep-alive is zero give up the moment they find no work, racing every submit:

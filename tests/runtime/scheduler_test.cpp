@@ -6,8 +6,11 @@
 // are bounded only to fail (or, through the Watchdog, abort with a message) instead of hanging CI.
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -853,6 +857,27 @@ TEST(SchedulerMetricsTest, InjectionQueueDepthShowsTasksSpawnedFromOutside) {
     for (auto& handle : *all) static_cast<void>(co_await handle);
   }(&handles));
   EXPECT_EQ(runtime.metrics().injection_queue_depth, 0u);
+}
+
+int nice_of_this_thread() {
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  return errno == 0 ? nice : -100;
+}
+
+// spawn_blocking's closures run blocking_nice nicer than the tasks on the workers.
+TEST(BuilderTest, BlockingNiceLowersThePoolThreadsBelowTheWorkers) {
+  ASSERT_LE(nice_of_this_thread(), 14) << "the test needs room for +5 below the ceiling of 19";
+  auto runtime = rt::Builder::multi_thread().worker_threads(1).blocking_nice(5).build();
+  const auto [worker, pool] = runtime.block_on([]() -> rt::Task<std::pair<int, int>> {
+    auto on_worker = rt::spawn([]() -> rt::Task<int> { co_return nice_of_this_thread(); }());
+    const int worker_nice = (co_await std::move(on_worker)).value();
+    auto on_pool = rt::spawn_blocking(nice_of_this_thread);
+    co_return std::pair(worker_nice, (co_await std::move(on_pool)).value());
+  }());
+  EXPECT_EQ(pool, worker + 5);
+  EXPECT_THROW(rt::Builder::multi_thread().blocking_nice(20), std::invalid_argument);
+  EXPECT_THROW(rt::Builder::multi_thread().blocking_nice(-1), std::invalid_argument);
 }
 
 TEST(SchedulerMetricsTest, BlockingThreadsGrowWhileClosuresBlock) {

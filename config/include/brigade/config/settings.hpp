@@ -40,6 +40,9 @@ struct Settings {
   // Blocking jobs allowed to wait for a thread. Unset: queue without bound (written "unbounded").
   // Bounded by default so a burst of offloaded work turns into 503s, not unbounded memory.
   std::optional<std::size_t> blocking_queue_limit = 1024;
+  // How much nicer than the workers the blocking pool's threads run (0..19): CPU-bound jobs on
+  // the pool then give the cores to the workers first (the default is measured: see README.md).
+  std::size_t blocking_nice = 10;
   std::size_t max_connections = 10'000;
   // A poll of one task this long or longer is logged as a stall (0: no stall detector).
   milliseconds stall_threshold{10};

@@ -72,6 +72,10 @@ struct RuntimeOptions {
   std::size_t max_blocking_threads = 512;
   std::chrono::milliseconds blocking_keep_alive{10'000};
   std::optional<std::size_t> blocking_queue_limit;  // none: queue without bound
+  // The blocking pool's threads run this much nicer than the thread that starts them (0..19;
+  // Linux's nice, per thread), so that CPU-bound jobs give way to the workers on shared cores.
+  // Blocking I/O jobs run at the same priority: under CPU contention they wait longer for a core.
+  int blocking_nice = 0;
   std::string thread_name = "brigade";
   // A poll of one task running this long or longer is a stall: reported to on_stall while it
   // lasts and when it ends, and counted per worker. Zero: no stall monitor.
@@ -91,6 +95,8 @@ class Builder {
   Builder& max_blocking_threads(std::size_t count);
   Builder& blocking_keep_alive(std::chrono::milliseconds keep_alive);
   Builder& blocking_queue_limit(std::size_t limit);
+  // Throws std::invalid_argument outside 0..19.
+  Builder& blocking_nice(int nice);
   Builder& thread_name(std::string name);
   Builder& stall_threshold(std::chrono::milliseconds threshold);
   Builder& on_stall(std::function<void(const StallReport&)> sink);
