@@ -8,6 +8,9 @@
 //    after every wake-up).
 //  - A thread that queued work calls worker_to_notify afterwards: when nobody searches and
 //    someone sleeps, it takes a sleeper off the list, counts it as searching and unparks it.
+//    The one exception is a worker parked in the driver, queueing the tasks the driver wakes on
+//    its own thread: it looks at the queues itself when its park returns, leaves the list, and
+//    only then notifies, for a sleeper to share the work (scheduler.cpp, Worker::in_park).
 // Every step is sequentially consistent, so of "queue work, then look at the sleepers" and
 // "join the sleepers, then look at the queues" one sees the other: either the parking worker
 // finds the work, or the queuer finds it on the list and wakes it (the Parker keeps a wake-up

@@ -108,7 +108,7 @@ void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
 
 void WorkStealingScheduler::push_local(Worker& worker, TaskHeader* task) noexcept {
   unref_chain(worker.local.push_back_or_overflow(task, inject_));
-  notify_parked();
+  if (!worker.in_park) notify_parked();
 }
 
 void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
@@ -116,7 +116,8 @@ void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
     task->unref();  // stopped: nothing will run it
     return;
   }
-  notify_parked();
+  const Worker* worker = current_worker();
+  if (worker == nullptr || !worker->in_park) notify_parked();
 }
 
 void WorkStealingScheduler::hand_off_queued_tasks() noexcept {
@@ -305,11 +306,17 @@ void WorkStealingScheduler::park(Worker& worker, const std::atomic<bool>* until)
   if (idle_.transition_to_parked(tls_worker.index, was_searching)) notify_if_work_pending();
   for (;;) {
     bump(worker.parks);
+    worker.in_park = true;
     worker.parker.park();
-    // A timer may have woken a task into our own queue while we sat in the driver.
-    if (should_stop(until) || !worker.local.is_empty()) {
+    worker.in_park = false;
+    // The driver or a timer may have woken tasks into our own queues while we sat in it: they
+    // notified nobody (see Worker::in_park), so we take them, and wake a sleeper to share them
+    // when there are more than ours to run next.
+    const bool woke_work = !worker.local.is_empty() || !inject_.is_empty();
+    if (should_stop(until) || woke_work) {
       // If someone already took us off the sleepers list, they counted us as searching.
       if (!idle_.unpark_worker_by_id(tls_worker.index)) worker.searching = true;
+      if (woke_work && (worker.local.len() > 1 || !inject_.is_empty())) notify_parked();
       return;
     }
     if (!idle_.is_parked(tls_worker.index)) {

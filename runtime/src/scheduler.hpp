@@ -96,6 +96,11 @@ class WorkStealingScheduler final : public Scheduler {
     std::uint64_t rng = 0;
     bool searching = false;
     bool running_task = false;
+    // Inside parker.park(): what the driver or a timer wakes on this thread meanwhile lands in
+    // this worker's queues, which it looks at when the park returns, so queueing it notifies
+    // nobody (it would pick this worker, still on the sleepers list: an eventfd write and read
+    // per wake-up for nothing).
+    bool in_park = false;
     Parker parker;
     // Counters: written by the owner only (so a plain load+store, no locked add), read by
     // anyone taking a metrics snapshot.
