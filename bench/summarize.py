@@ -4,7 +4,8 @@
 usage: summarize.py RESULTS_DIR
 
 Reads results.jsonl (one wrk run per line), memory.jsonl (one conn_hold.py or sleepers run per
-line) and memory_bench.txt (Brigade's in-process memory figures), whichever exist. Every figure
+line), memory_bench.txt (Brigade's in-process memory figures) and spawn.jsonl (one spawn_join
+run per line), whichever exist. Every figure
 is a median over the runs; a ratio to brigade is taken within each round first (the same
 sitting for both), then the median of those ratios.
 """
@@ -30,6 +31,13 @@ def cpu_us_per_request(run):
     return 1e6 * run["server_cpu_s"] / run["requests"] if run["requests"] else None
 
 
+def user_us_per_request(run):
+    """Results written before the harness split user from system time have no user figure."""
+    if not run["requests"] or "server_user_s" not in run:
+        return None
+    return 1e6 * run["server_user_s"] / run["requests"]
+
+
 def median_or_none(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -52,9 +60,9 @@ def http_tables(runs):
         groups.setdefault((run["phase"], run["connections"]), []).append(run)
     for (phase, connections), group in sorted(groups.items()):
         out.append(f"### {phase}, {connections} connections\n")
-        out.append("| server | req/s | p50 ms | p99 ms | server CPU µs/req | req/s ÷ brigade "
-                   "| CPU/req ÷ brigade |")
-        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out.append("| server | req/s | p50 ms | p99 ms | server CPU µs/req | of it user "
+                   "| req/s ÷ brigade | CPU/req ÷ brigade | user/req ÷ brigade |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         servers = sorted({run["server"] for run in group}, key=lambda s: (s != "brigade", s))
         for server in servers:
             mine = [run for run in group if run["server"] == server]
@@ -62,10 +70,13 @@ def http_tables(runs):
             p50 = median_or_none([run["latency_ms"].get("p50") for run in mine])
             p99 = median_or_none([run["latency_ms"].get("p99") for run in mine])
             cpu = median_or_none([cpu_us_per_request(run) for run in mine])
+            user = median_or_none([user_us_per_request(run) for run in mine])
             rate_ratio = ratio_to_brigade(group, server, lambda run: run["requests_per_s"])
             cpu_ratio = ratio_to_brigade(group, server, cpu_us_per_request)
+            user_ratio = ratio_to_brigade(group, server, user_us_per_request)
             out.append(f"| {server} | {fmt(rate)} | {fmt(p50, 2)} | {fmt(p99, 2)} | {fmt(cpu, 2)} "
-                       f"| {fmt(rate_ratio, 2)} | {fmt(cpu_ratio, 2)} |")
+                       f"| {fmt(user, 2)} | {fmt(rate_ratio, 2)} | {fmt(cpu_ratio, 2)} "
+                       f"| {fmt(user_ratio, 2)} |")
         out.append("")
     return out
 
@@ -135,6 +146,27 @@ def memory_bench_figure(text, label):
     return None
 
 
+def spawn_tables(rows):
+    """ns per spawn + join, Brigade beside Tokio; the ratio within each repetition, then its median."""
+    if not rows:
+        return []
+    out = ["### spawn + join of an empty task (1,000 at a time, from inside a task)\n",
+           "| workers | brigade ns/task | tokio ns/task | brigade ÷ tokio |",
+           "| ---: | ---: | ---: | ---: |"]
+    for workers in sorted({row["workers"] for row in rows}):
+        mine = [row for row in rows if row["workers"] == workers]
+        by_rep = {}
+        for row in mine:
+            by_rep.setdefault(row["rep"], {})[row["runtime"]] = row["ns_per_task"]
+        brigade = median_or_none([row["ns_per_task"] for row in mine if row["runtime"] == "brigade"])
+        tokio = median_or_none([row["ns_per_task"] for row in mine if row["runtime"] == "tokio"])
+        ratio = median_or_none([r["brigade"] / r["tokio"] for r in by_rep.values()
+                                if r.get("brigade") is not None and r.get("tokio")])
+        out.append(f"| {workers} | {fmt(brigade, 1)} | {fmt(tokio, 1)} | {fmt(ratio, 2)} |")
+    out.append("")
+    return out
+
+
 def main(argv):
     if len(argv) != 1:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -148,6 +180,7 @@ def main(argv):
     lines = http_tables(read_jsonl(results / "results.jsonl"))
     lines += memory_tables(read_jsonl(results / "memory.jsonl"),
                            memory_bench.read_text() if memory_bench.exists() else "")
+    lines += spawn_tables(read_jsonl(results / "spawn.jsonl"))
     print("\n".join(lines) if lines else "No results.")
     return 0
 

@@ -26,6 +26,8 @@ check "plan: pipelined batches" has "pipelined.lua http://127.0.0.1:18180 -- dep
 check "plan: idle connections held" has "conn_hold.py 18180 10000"
 check "plan: echo servers side by side" has "memory_bench --serve lazy 18190"
 check "plan: Tokio sleepers" has "sleepers 100000 2"
+check "plan: Brigade's spawn_join on two workers" has "runtime_bench --benchmark_filter=^BM_spawn_join/2\$"
+check "plan: Tokio's spawn_join on two workers" has "spawn_join 2 2000 1"
 
 # --- nginx's configuration, as bench/run renders it -------------------------------------------
 if command -v nginx >/dev/null; then
@@ -57,9 +59,9 @@ stop_brigade
 # --- summarize.py: medians and same-round ratios ------------------------------------------------
 results=$work/results
 mkdir -p "$results"
-run_line() { # round server req/s cpu_s requests p99
-  printf '{"phase":"plain","round":%s,"server":"%s","connections":64,"server_cpu_s":%s,"requests":%s,"requests_per_s":%s,"latency_ms":{"p50":0.5,"p99":%s}}\n' \
-    "$1" "$2" "$4" "$5" "$3" "$6"
+run_line() { # round server req/s cpu_s requests p99; half the CPU time is user time
+  printf '{"phase":"plain","round":%s,"server":"%s","connections":64,"server_cpu_s":%s,"server_user_s":%s,"server_system_s":%s,"requests":%s,"requests_per_s":%s,"latency_ms":{"p50":0.5,"p99":%s}}\n' \
+    "$1" "$2" "$4" "$(awk -v t="$4" 'BEGIN { print t / 2 }')" "$(awk -v t="$4" 'BEGIN { print t / 2 }')" "$5" "$3" "$6"
 }
 {
   run_line 1 brigade 100000 1.0 1000000 2
@@ -74,13 +76,24 @@ printf '%s\n' '{"kind":"echo_lazy","server":"tokio_echo_lazy","rep":1,"bytes_per
   '{"kind":"sleepers","server":"tokio","rep":1,"n":1,"peak_kib":1000}' \
   '{"kind":"sleepers","server":"tokio","rep":1,"n":1000,"peak_kib":2000}' >"$results/memory.jsonl"
 printf 'per sleeping task                     256   (250, 256, 300)\n' >"$results/memory_bench.txt"
+spawn_line() { # runtime rep ns
+  printf '{"kind":"spawn_join","runtime":"%s","workers":1,"rep":%s,"ns_per_task":%s}\n' "$1" "$2" "$3"
+}
+{
+  spawn_line brigade 1 100; spawn_line tokio 1 200
+  spawn_line brigade 2 90; spawn_line tokio 2 150
+  spawn_line brigade 3 120; spawn_line tokio 3 200
+} >"$results/spawn.jsonl"
 summary=$(python3 "$bench/summarize.py" "$results")
 in_summary() { grep -qF -- "$1" <<<"$summary"; }
-# nginx ÷ brigade per round: 0.5, 0.75, 0.5 -> median 0.50; CPU/req: 2, 1.33, 2 -> 2.00.
-check "summary: medians and same-round ratios" in_summary "| nginx | 50,000 | 0.50 | 4.00 | 2.00 | 0.50 | 2.00 |"
-check "summary: brigade's own row" in_summary "| brigade | 90,000 | 0.50 | 2.00 | 1.11 | 1.00 | 1.00 |"
+# nginx ÷ brigade per round: 0.5, 0.75, 0.5 -> median 0.50; CPU/req: 2, 1.33, 2 -> 2.00, and
+# the same for user CPU (half of each).
+check "summary: medians and same-round ratios" in_summary "| nginx | 50,000 | 0.50 | 4.00 | 2.00 | 1.00 | 0.50 | 2.00 | 2.00 |"
+check "summary: brigade's own row" in_summary "| brigade | 90,000 | 0.50 | 2.00 | 1.11 | 0.56 | 1.00 | 1.00 | 1.00 |"
 check "summary: echo memory, Brigade ÷ Tokio" in_summary "| idle echo connection, no buffer while idle | 400 | 360 | 0.90 |"
 check "summary: sleepers from peak RSS and memory_bench" in_summary "| sleeping task | 1,024 | 256 | 0.25 |"
+# brigade ÷ tokio per repetition: 0.5, 0.6, 0.6 -> 0.60.
+check "summary: spawn + join beside Tokio" in_summary "| 1 | 100.0 | 200.0 | 0.60 |"
 
 if ((${#missing[@]} > 0)); then
   finish
