@@ -11,6 +11,7 @@ describe_scenario() {
     mixed) echo "GET / and 10% POST /hash (1 KiB, 16 KiB, 128 KiB bodies)" ;;
     baseline) echo "GET / alone, on the probe's connections" ;;
     offload) echo "GET / while /cpu?work=$cpu_work runs on the blocking pool" ;;
+    offload_nice0) echo "the same, the blocking pool at blocking_nice 0" ;;
     antipattern) echo "GET / while /block?ms=$(block_ms_used) blocks the workers" ;;
   esac
 }
@@ -128,11 +129,12 @@ plot_headline() {
   local table=$work_dir/headline.plot.tsv
   : >"$table"
   local scenario label
-  for scenario in baseline offload antipattern; do
+  for scenario in baseline offload offload_nice0 antipattern; do
     [[ -f $work_dir/$scenario.json ]] || continue
     case $scenario in
       baseline) label="GET / alone" ;;
       offload) label="with /cpu (blocking pool)" ;;
+      offload_nice0) label="with /cpu (pool at nice 0)" ;;
       antipattern) label="with /block (on the workers)" ;;
     esac
     # Rounded as in the table, so that the bars' labels read the same.
@@ -252,11 +254,17 @@ write_report() {
       else
         echo "thread (--block-ms), the anti-pattern the runtime's blocking pool exists to avoid."
       fi
+      if [[ -f $work_dir/offload_nice0.json ]]; then
+        echo "The pool's threads run \`blocking_nice\` nicer than the workers (brigade's default, 10, unless"
+        echo "given after \`--\`), so that the hashing gives the cores to GET / first; the row at"
+        echo "\`blocking_nice 0\` shows the same load with the pool's threads competing as equals."
+      fi
       echo
       echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
       echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
       headline_row baseline "alone"
       headline_row offload "with /cpu?work=$cpu_work (blocking pool)"
+      headline_row offload_nice0 "with /cpu?work=$cpu_work (blocking pool at blocking_nice 0)"
       headline_row antipattern "with /block?ms=$(block_ms_used) (on the workers)"
       echo
       [[ -f $out/headline.png ]] && echo "![GET / latency, offloaded vs blocking](headline.png)" && echo
