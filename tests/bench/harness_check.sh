@@ -26,7 +26,7 @@ check "plan: pipelined batches" has "pipelined.lua http://127.0.0.1:18180 -- dep
 check "plan: idle connections held" has "conn_hold.py 18180 10000"
 check "plan: echo servers side by side" has "memory_bench --serve lazy 18190"
 check "plan: Tokio sleepers" has "sleepers 100000 2"
-check "plan: Brigade's spawn_join on two workers" has "runtime_bench --benchmark_filter=^BM_spawn_join/2\$"
+check "plan: Brigade's spawn_join on two workers" has "runtime_bench --benchmark_filter=^BM_spawn_join/2/"
 check "plan: Tokio's spawn_join on two workers" has "spawn_join 2 2000 1"
 
 # --- nginx's configuration, as bench/run renders it -------------------------------------------

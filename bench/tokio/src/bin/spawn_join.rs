@@ -30,7 +30,9 @@ fn main() {
     let reps: usize = peers::arg(3, 5);
     let runtime = peers::runtime(workers);
     // One unmeasured round: the workers start and the allocator warms up.
-    runtime.block_on(async move { tokio::spawn(spawn_join_batches(batches / 10 + 1)).await });
+    runtime
+        .block_on(async move { tokio::spawn(spawn_join_batches(batches / 10 + 1)).await })
+        .expect("warm-up");
     for rep in 1..=reps {
         let ns = runtime
             .block_on(async move { tokio::spawn(spawn_join_batches(batches)).await })
