@@ -60,14 +60,13 @@ bool OwnedTasks::insert(TaskHeader* task) {
   task->owned_next = shard.head;
   if (shard.head != nullptr) shard.head->owned_prev = task;
   shard.head = task;
-  size_.fetch_add(1, std::memory_order_relaxed);
+  shard.count.store(shard.count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return true;
 }
 
 void OwnedTasks::remove(TaskHeader* task) noexcept {
   Shard& shard = shard_of(task);
   bool closed = false;
-  bool last = false;
   {
     std::lock_guard guard(shard.mutex);
     // A task refused by insert() (spawned during shutdown) completes without ever being listed.
@@ -78,10 +77,12 @@ void OwnedTasks::remove(TaskHeader* task) noexcept {
     closed = shard.closed;
     // Under the shard lock, like `closed`: a removal that saw the shard open has decremented
     // before close_and_abort_all() gets the lock, so the waiter's first look at size() counts it;
-    // one that saw it closed notifies. Decrementing after unlocking lost that wake-up.
-    last = size_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+    // one that saw it closed looks at the total. Decrementing after unlocking lost that wake-up.
+    // Sequentially consistent, with size()'s loads: of two last removals in two shards, the one
+    // whose store comes second in that order sees both counts at zero, so someone notifies.
+    shard.count.store(shard.count.load(std::memory_order_relaxed) - 1, std::memory_order_seq_cst);
   }
-  if (last && closed) {
+  if (closed && size() == 0) {
     std::lock_guard guard(empty_mutex_);
     empty_.notify_all();
   }
@@ -128,6 +129,12 @@ void OwnedTasks::snapshot(std::vector<TaskInfo>& out, const PausableClock& timer
       add_wait_detail(info, seen.wait_detail, timer_now);
     }
   }
+}
+
+std::size_t OwnedTasks::size() const noexcept {
+  std::size_t total = 0;
+  for (const Shard& shard : shards_) total += shard.count.load(std::memory_order_seq_cst);
+  return total;
 }
 
 bool OwnedTasks::wait_empty_until(std::chrono::steady_clock::time_point deadline) {

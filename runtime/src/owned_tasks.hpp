@@ -15,7 +15,9 @@
 namespace brigade::runtime::detail {
 
 // Every async task that has not completed yet, so that shutdown can cancel them. Sharded by task
-// id: two workers spawning or completing at once rarely touch the same lock.
+// id: two workers spawning or completing at once rarely touch the same lock. Each shard counts
+// its own tasks, and size() adds them up: one counter for all would be a cache line every spawn
+// and every completion pulls from the other cores (a third of spawn + join on two workers).
 class OwnedTasks {
  public:
   // Returns false once closed: the runtime is shutting down and the task must not start.
@@ -31,20 +33,21 @@ class OwnedTasks {
   // shard may or may not show, but every task shown was alive while its shard was read.
   // `timers` is the timers' clock, for how long until a sleeping task's timer is due.
   void snapshot(std::vector<TaskInfo>& out, const PausableClock& timers);
-  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+  std::size_t size() const noexcept;
 
  private:
   struct alignas(64) Shard {
     SpinLock mutex;  // held for a list splice only
-    TaskHeader* head = nullptr;
     bool closed = false;
+    TaskHeader* head = nullptr;
+    // Written under `mutex` (so a plain load and store, no read-modify-write), read without it.
+    std::atomic<std::size_t> count{0};
   };
   static constexpr std::size_t kShards = 32;
 
   Shard& shard_of(const TaskHeader* task) noexcept { return shards_[task->id() % kShards]; }
 
   std::array<Shard, kShards> shards_;
-  std::atomic<std::size_t> size_{0};
   std::mutex empty_mutex_;
   std::condition_variable empty_;
 };
