@@ -133,9 +133,9 @@ plot_headline() {
     [[ -f $work_dir/$scenario.json ]] || continue
     case $scenario in
       baseline) label="GET / alone" ;;
-      offload) label="with /cpu (blocking pool)" ;;
-      offload_nice0) label="with /cpu (pool at nice 0)" ;;
-      antipattern) label="with /block (on the workers)" ;;
+      offload) label="with /cpu (pool)" ;;
+      offload_nice0) label="with /cpu (pool, nice 0)" ;;
+      antipattern) label="with /block (workers)" ;;
     esac
     # Rounded as in the table, so that the bars' labels read the same.
     jq -r --arg heading "$label" '
