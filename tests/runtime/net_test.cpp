@@ -872,6 +872,52 @@ TEST(Tcp, TryReadTakesWhatReadableWaitedFor) {
   EXPECT_EQ(out.read_at_end, 0u) << "end of stream reads as 0 bytes";
 }
 
+struct SpentReadiness {
+  bool sent_before_first = false;
+  std::size_t read = 0;
+  bool readable_left_after_short_read = true;
+  bool edge_left_after_short_read = true;
+  bool sent_before_second = false;
+};
+
+// The readiness after a readable() woken by an event and a try_read that took less than its
+// buffer could hold: spent (the socket is empty), so the next readable() waits for the next event
+// instead of completing at once or confirming with a system call of its own.
+rt::Task<SpentReadiness> short_read_spends_readiness() {
+  SpentReadiness out;
+  auto pair = co_await connected_pair();
+  auto& io = registration(pair.client);
+  std::array<std::byte, 8> buffer;
+  static_cast<void>(pair.client.try_read(buffer));  // would block: the readiness is cleared
+  std::atomic<bool> sending{false};
+  auto first = rt::spawn(send_when_peer_waits(&pair.server, &io, "abc", &sending));
+  must(co_await pair.client.readable(), "readable");
+  out.sent_before_first = sending.load();
+  static_cast<void>(co_await first);
+  out.read = must(pair.client.try_read(buffer), "try_read");
+  {
+    std::lock_guard guard(io.lock);
+    out.readable_left_after_short_read = (io.readiness & rt::detail::kReadable) != 0;
+    out.edge_left_after_short_read = (io.readiness & rt::detail::kReadEdge) != 0;
+  }
+  sending.store(false);
+  auto second = rt::spawn(send_when_peer_waits(&pair.server, &io, "d", &sending));
+  must(co_await pair.client.readable(), "readable");
+  out.sent_before_second = sending.load();
+  static_cast<void>(co_await second);
+  co_return out;
+}
+
+TEST(Tcp, AShortTryReadSpendsTheReadinessSoTheNextReadableWaits) {
+  auto runtime = two_workers();
+  const auto out = runtime.block_on(short_read_spends_readiness());
+  EXPECT_TRUE(out.sent_before_first);
+  EXPECT_EQ(out.read, 3u);
+  EXPECT_FALSE(out.readable_left_after_short_read);
+  EXPECT_FALSE(out.edge_left_after_short_read);
+  EXPECT_TRUE(out.sent_before_second) << "readable() completed before the next bytes were sent";
+}
+
 struct TryWriteOutcome {
   std::size_t accepted = 0;
   bool stopped_at_would_block = false;

@@ -13,7 +13,8 @@ namespace brigade::runtime::detail {
 class Driver;
 
 // What a descriptor is ready for, as the driver last saw it. Edge-triggered epoll reports each
-// change once, so readiness is remembered here until an operation hits EAGAIN and clears it.
+// change once, so readiness is remembered here until an operation proves it spent and clears it:
+// EAGAIN, or a try_read that fills less than its buffer (the socket is empty).
 enum Readiness : std::uint8_t {
   kReadable = 1 << 0,
   kWritable = 1 << 1,
