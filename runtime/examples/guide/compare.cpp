@@ -153,9 +153,10 @@ int comparison() {
       "  | for | async I/O, timers, waiting | blocking calls, CPU work, sync libraries |\n");
   std::printf("  | spawn + await, one at a time | %.2f us | %.2f us |\n", table.round_trip_us.spawn,
               table.round_trip_us.blocking);
-  std::printf("  | %d concurrent 20 ms waits | %.0f ms on %zu threads | %.0f ms on %zu threads |\n",
-              kWaits, table.waits.spawn.first, table.waits.spawn.second, table.waits.blocking.first,
-              table.waits.blocking.second);
+  std::printf(
+      "  | %d concurrent 20 ms waits | %.0f ms on %zu thread(s) | %.0f ms on %zu thread(s) |\n",
+      kWaits, table.waits.spawn.first, table.waits.spawn.second, table.waits.blocking.first,
+      table.waits.blocking.second);
   std::printf(
       "  | 10 ms ticker beside 100 ms of CPU (1 worker) | late %.1f ms, %d ticks during it "
       "| late %.1f ms, %d ticks during it |\n",
