@@ -1,5 +1,6 @@
 // Tokio's echo server tutorial in Brigade: one task per connection, each echoing what it reads.
-// On SIGINT or SIGTERM the server stops accepting, closes the connections still open and exits 0.
+// It prints how many connection tasks run as each client connects. On SIGINT or SIGTERM the
+// server stops accepting, closes the connections still open and exits 0.
 //
 //   tcp_echo 127.0.0.1:6142        then, elsewhere: nc 127.0.0.1 6142
 #include <algorithm>
@@ -58,6 +59,11 @@ rt::Task<const char*> accept_until_signal(net::TcpListener listener, rt::Signal&
       continue;
     }
     connections.push_back(rt::spawn(echo(std::move(accepted->first))));
+    // One task per connection: as many live as there are clients connected.
+    const auto open = std::ranges::count_if(
+        connections, [](const rt::JoinHandle<void>& c) { return !c.is_finished(); });
+    std::cout << "tcp_echo: " << accepted->second.to_string() << " connected, " << open
+              << (open == 1 ? " connection task" : " connection tasks") << " running" << std::endl;
     if (connections.size() >= prune_at) {
       forget_finished(connections);
       prune_at = std::max<std::size_t>(64, 2 * connections.size());

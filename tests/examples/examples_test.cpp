@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -31,6 +33,10 @@ TEST(ConcurrentFetch, TheShorterFetchFinishesFirstWhileMainWorks) {
   EXPECT_LT(main_done, database) << out;  // 100 ms of other work, then the 300 ms fetch
   EXPECT_LT(database, api) << out;        // then the 500 ms one
   EXPECT_NE(out.find("Result from Task 1: 'Data from API Server'"), std::string::npos) << out;
+  // The fetches overlapped: all of it took at least the slower fetch, and less than both in turn.
+  const double total = number_after(out, "Both fetches done after");
+  EXPECT_GE(total, 500) << out;
+  EXPECT_LT(total, 500 + 300) << out;
 }
 
 TEST(ManySleepers, ThousandsOfOneSecondSleepsTakeAboutOneSecond) {
@@ -66,8 +72,45 @@ TEST(SpawnVsBlocking, ABlockingSleepDelaysTheTickerOnlyInsideSpawn) {
   EXPECT_NE(out.find("panicked: blocking closure failed"), std::string::npos) << out;
 }
 
-// tcp_echo on a free port: echoes a line, then stops on SIGTERM, closing the open connection.
-TEST(TcpEcho, EchoesAndClosesItsConnectionsOnSigterm) {
+// A client connection to tcp_echo on the loopback interface.
+class Client {
+ public:
+  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() { ::close(fd_); }
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& text) {
+    return ::send(fd_, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
+  }
+  // Exactly `size` bytes, or what arrived before the connection closed.
+  std::string receive(std::size_t size) {
+    std::string text(size, '\0');
+    const ssize_t got = ::recv(fd_, text.data(), size, MSG_WAITALL);
+    text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return text;
+  }
+  bool closed_by_server() {
+    char byte = 0;
+    return ::recv(fd_, &byte, 1, 0) == 0;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// tcp_echo on a free port: three connections open at once, each served by its own task (three
+// running), each echoing only what was sent on it, in whatever order the clients talk; SIGTERM
+// closes all three.
+TEST(TcpEcho, EachConnectionIsATaskOfItsOwnAndSigtermClosesThemAll) {
   int out_pipe[2];
   ASSERT_EQ(::pipe(out_pipe), 0);
   const pid_t pid = ::fork();
@@ -87,27 +130,38 @@ TEST(TcpEcho, EchoesAndClosesItsConnectionsOnSigterm) {
   const double port = number_after(line, "127.0.0.1:");
   ASSERT_GT(port, 0) << line;
 
-  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  const std::string hello = "hello, brigade\n";
-  ASSERT_EQ(::send(client, hello.data(), hello.size(), 0), static_cast<ssize_t>(hello.size()));
-  std::string echoed(hello.size(), '\0');
-  ASSERT_EQ(::recv(client, echoed.data(), echoed.size(), MSG_WAITALL),
-            static_cast<ssize_t>(hello.size()));
-  EXPECT_EQ(echoed, hello);
+  {
+    Client first(static_cast<int>(port));
+    Client second(static_cast<int>(port));
+    Client third(static_cast<int>(port));
+    ASSERT_TRUE(first.connected() && second.connected() && third.connected());
+    // The first speaks, then the third speaks before the first reads its answer; the second, the
+    // last to speak, is answered first.
+    ASSERT_TRUE(first.send("one, from the first\n"));
+    ASSERT_TRUE(third.send("three, from the third\n"));
+    ASSERT_TRUE(second.send("two\n"));
+    EXPECT_EQ(second.receive(4), "two\n");
+    EXPECT_EQ(third.receive(22), "three, from the third\n");
+    EXPECT_EQ(first.receive(20), "one, from the first\n");
+    // Still served after the others have spoken: each has a task of its own.
+    ASSERT_TRUE(first.send("again\n"));
+    EXPECT_EQ(first.receive(6), "again\n");
 
-  ::kill(pid, SIGTERM);
-  ASSERT_NE(std::fgets(line, sizeof line, out), nullptr);
-  EXPECT_NE(std::string(line).find("SIGTERM received: stopped accepting, closed 1 connection"),
-            std::string::npos)
-      << line;
-  char byte = 0;
-  EXPECT_EQ(::recv(client, &byte, 1, 0), 0);  // the server closed our connection
-  ::close(client);
+    ::kill(pid, SIGTERM);
+    // A line per connection accepted, then the shutdown's.
+    std::string said;
+    while (said.find("SIGTERM received") == std::string::npos &&
+           std::fgets(line, sizeof line, out) != nullptr) {
+      said += line;
+    }
+    EXPECT_NE(said.find("connected, 3 connection tasks running"), std::string::npos) << said;
+    EXPECT_NE(said.find("SIGTERM received: stopped accepting, closed 3 connections"),
+              std::string::npos)
+        << said;
+    EXPECT_TRUE(first.closed_by_server());
+    EXPECT_TRUE(second.closed_by_server());
+    EXPECT_TRUE(third.closed_by_server());
+  }
   std::fclose(out);
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -130,7 +130,7 @@ TEST(Guide, WorkersAreFixedAndTheBlockingPoolGrowsAndShrinks) {
   EXPECT_NE(out.find("when they are done:                workers 2, blocking threads 8 (8 idle)"),
             std::string::npos)
       << out;
-  EXPECT_GE(number_after(out, "all gone after"), 150) << out;  // kept alive ~200 ms, then gone
+  EXPECT_GE(number_after(out, "all gone after"), 900) << out;  // kept alive ~1 s, then gone
   EXPECT_NE(out.find("workers 2, blocking threads 0 (0 idle)\n", out.find("all gone after")),
             std::string::npos)
       << out;
@@ -139,6 +139,8 @@ TEST(Guide, WorkersAreFixedAndTheBlockingPoolGrowsAndShrinks) {
 TEST(Guide, TheConfiguredPoolRunsTwoQueuesThreeAndRefusesTheSixth) {
   const auto out = lesson("configure");
   EXPECT_EQ(number_after(out, "after submitting 6 jobs: blocking threads"), 2) << out;
+  EXPECT_EQ(number_after(out, "running"), 2) << out;
+  EXPECT_EQ(number_after(out, "queued"), 3) << out;
   EXPECT_EQ(number_after(out, "rejected"), 1) << out;
   EXPECT_EQ(number_after(out, "done:"), 5) << out;
   EXPECT_EQ(number_after(out, "refused:"), 1) << out;
@@ -254,16 +256,42 @@ TEST(Guide, EachPhaseRunsWhereItBelongs) {
       << out;
 }
 
-TEST(Guide, TheComparisonTableHasEveryRow) {
-  const auto out = lesson("compare");
-  for (const char* row :
-       {"| runs on |", "| spawn + await, one at a time |", "| 500 concurrent 20 ms waits |",
-        "| 10 ms ticker beside 100 ms of CPU", "| dropped JoinHandle | detaches | detaches |"}) {
+// The last cell of a table row printed by a lesson: the spawn_blocking column.
+std::string last_cell(const std::string& row) {
+  const auto at = row.rfind("| ");
+  return at == std::string::npos ? std::string{} : row.substr(at);
+}
+
+// The table's rows, each cell measured: dropped handles and exceptions from real runs, waits
+// and CPU work showing which kind of work belongs where.
+TEST(Guide, TheComparisonTableMeasuresEveryRow) {
+  std::string out;
+  std::string ticker;
+  // The pool side of the ticker row is the evidence a loaded machine can hide once.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    out = lesson("compare");
+    ticker = line_after(out, "| 10 ms ticker");
+    if (number_after(last_cell(ticker), "ms,") >= 1) break;
+  }
+  for (const char* row : {"| runs on |", "| spawn + await, one at a time |"}) {
     EXPECT_NE(out.find(row), std::string::npos) << row << "\n" << out;
   }
-  const auto ticker = line_after(out, "| 10 ms ticker");
-  EXPECT_GE(number_after(ticker, "| late"), 75) << out;  // of 100
-  EXPECT_EQ(number_after(ticker, "ms,"), 0) << out;      // ticks during the call in a task
+  EXPECT_GE(number_after(ticker, "| late"), 75) << out;         // of 100
+  EXPECT_EQ(number_after(ticker, "ms,"), 0) << out;             // ticks during it in a task
+  EXPECT_GE(number_after(last_cell(ticker), "ms,"), 1) << out;  // and on the pool
+
+  // Waiting belongs in tasks: 500 waits share the workers; on the pool each holds a thread.
+  const auto waits = line_after(out, "| 500 concurrent 20 ms waits |");
+  EXPECT_LE(number_after(waits, "ms on"), 2) << out;
+  EXPECT_GT(number_after(last_cell(waits), "ms on"), 2) << out;
+
+  EXPECT_NE(
+      out.find("| dropped JoinHandle | detaches: ran to its end | detaches: ran to its end |"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("| an exception | JoinError panicked | JoinError panicked |"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace

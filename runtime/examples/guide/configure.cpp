@@ -1,7 +1,9 @@
 // Configuring the blocking pool: at most 2 threads, at most 3 jobs waiting for one, and a name
 // for its threads. Six 30 ms jobs submitted at once: two run, three wait, the sixth is refused.
+#include <atomic>
 #include <cstdio>
 #include <future>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,18 +21,25 @@ rt::Task<void> run() {
   const auto start = Clock::now();
   std::promise<void> open_gate;
   const std::shared_future<void> gate = open_gate.get_future().share();
+  auto holding = std::make_shared<std::atomic<int>>(0);
   std::vector<rt::JoinHandle<std::string>> jobs;
   for (int i = 0; i < 6; ++i) {
-    jobs.push_back(rt::spawn_blocking([gate] {
+    jobs.push_back(rt::spawn_blocking([gate, holding] {
+      holding->fetch_add(1);
       gate.wait();  // all six are submitted before any runs
       std::this_thread::sleep_for(30ms);
       return thread_name();
     }));
   }
+  // A job handed to a thread that has not yet picked it up still counts as queued: once both
+  // threads hold theirs, what the queue holds is what truly waits for a thread.
+  auto both_held = poll_until([holding] { return holding->load() == 2; }, 5s);
+  const bool held = co_await std::move(both_held);
   const auto busy = rt::Handle::current().metrics();
-  std::printf("  after submitting 6 jobs: blocking threads %zu, queued %zu, rejected %llu\n",
-              busy.blocking_threads, busy.blocking_queue_depth,
-              static_cast<unsigned long long>(busy.blocking_tasks_rejected));
+  std::printf(
+      "  after submitting 6 jobs: blocking threads %zu, running %d%s, queued %zu, rejected %llu\n",
+      busy.blocking_threads, holding->load(), held ? "" : " (gave up waiting for 2)",
+      busy.blocking_queue_depth, static_cast<unsigned long long>(busy.blocking_tasks_rejected));
   open_gate.set_value();
   std::set<std::string> threads;
   int done = 0;

@@ -1,5 +1,6 @@
-// The guide: every lesson of "spawn vs spawn_blocking", shown on Brigade with figures measured
-// where it runs. `guide LESSON` runs one lesson, `guide all` every one, `guide` lists them.
+// The guide: every lesson of "Spawning lightweight asynchronous tasks" and "spawn vs
+// spawn_blocking", shown on Brigade with figures measured where it runs. `guide LESSON` runs one
+// lesson, `guide all` every one, `guide` lists them.
 #include <cstdio>
 #include <string_view>
 
