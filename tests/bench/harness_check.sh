@@ -58,6 +58,10 @@ start_brigade "$brigade" --worker-threads 1
 port=${base_url##*:}
 line=$(python3 "$bench/conn_hold.py" "$port" 50 "$brigade_pid") || fail "conn_hold.py exits 0: $line"
 check "conn_hold.py: 50 held connections answered" grep -qE '^idle_kib=[0-9]+ held_kib=[0-9]+ n=50 ok=50 alive=1 bytes_per_conn=-?[0-9]+$' <<<"$line"
+line=$(python3 "$bench/conn_hold.py" --partial-head 2000 "$port" 20 "$brigade_pid") ||
+  fail "conn_hold.py --partial-head exits 0: $line"
+check "conn_hold.py --partial-head: 20 heads held, the server still answers" \
+  grep -qE '^idle_kib=[0-9]+ held_kib=[0-9]+ n=20 ok=20 alive=1 bytes_per_conn=-?[0-9]+$' <<<"$line"
 stop_brigade
 
 # --- summarize.py: medians and same-round ratios ------------------------------------------------
