@@ -15,7 +15,8 @@
 #             fuzz        clang 16 and its libFuzzer (the fuzz preset)
 #             containers  podman, buildah, podman-compose: the image, its test and the stack
 #             loadtest    wrk, gnuplot, jq and curl for loadtest/
-#             bench       the peers of bench/: nginx, Rust and Debian's Tokio and hyper crates
+#             bench       the peers of bench/: nginx, Rust and Debian's Tokio and hyper crates;
+#                         perf for the system-call counts
 #             Without a group: every group but bench (what the test command and CI need).
 #   --check   only report; exit 1 if any package is missing, install nothing.
 #   --list    print the packages the groups name, one a line, and exit (dpkg is not asked).
@@ -85,7 +86,8 @@ LOADTEST_PACKAGES=(
 # bench: the peers bench/run compares brigade with. nginx; Tokio + hyper built offline by cargo
 # from the crate sources Debian ships (/usr/share/cargo/registry; cargo and rustc are added below
 # unless the machine has its own); python3 for the connection-holding probe and the report;
-# taskset (util-linux) pins server and client.
+# taskset (util-linux) pins server and client; perf (linux-perf) counts the server's system
+# calls per request (bench/run syscalls); openssl's `speed` times SHA-256 (handlers/README.md).
 BENCH_PACKAGES=(
   nginx
   librust-tokio-dev
@@ -95,6 +97,8 @@ BENCH_PACKAGES=(
   util-linux
   wrk
   curl
+  linux-perf
+  openssl
 )
 
 PACKAGE_GROUPS=(build test fuzz containers loadtest bench)

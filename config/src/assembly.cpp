@@ -17,6 +17,10 @@ std::string Assembly::origin(std::string_view key) const {
   return found == origins_.end() ? "default" : found->second;
 }
 
+std::map<std::string, std::string, std::less<>> Assembly::origins() const {
+  return {origins_.begin(), origins_.end()};
+}
+
 std::expected<void, ConfigError> Assembly::record(const KeyDescriptor& key, Status status,
                                                   std::string source) {
   if (!status) {

@@ -26,6 +26,8 @@ class Assembly {
 
   // "BRIGADE_TLS_CERT", "--tls-cert", "brigade.toml:4", or "default" for a key nobody set.
   std::string origin(std::string_view key) const;
+  // Every key a source set, with its origin.
+  std::map<std::string, std::string, std::less<>> origins() const;
 
  private:
   std::expected<void, ConfigError> record(const KeyDescriptor& key, Status status,

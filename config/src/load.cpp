@@ -15,7 +15,8 @@ std::expected<Loaded, ConfigError> load(std::span<const std::string_view> args,
   const auto command_line = detail::parse_command_line(args);
   if (!command_line) return std::unexpected(command_line.error());
   // Help must work whatever state the file or the environment is in.
-  if (command_line->help) return Loaded{.action = Action::help, .settings = Settings{}};
+  if (command_line->help)
+    return Loaded{.action = Action::help, .settings = Settings{}, .origins = {}};
 
   detail::Assembly assembly;  // starts from the built-in defaults
   // --config, else BRIGADE_CONFIG: a container image names its file in the environment, so that
@@ -37,8 +38,15 @@ std::expected<Loaded, ConfigError> load(std::span<const std::string_view> args,
   }
   if (auto r = detail::validate(assembly); !r) return std::unexpected(r.error());
 
+  auto origins = assembly.origins();
   return Loaded{.action = command_line->print_config ? Action::print_config : Action::run,
-                .settings = std::move(assembly).take()};
+                .settings = std::move(assembly).take(),
+                .origins = std::move(origins)};
+}
+
+std::string Loaded::origin(std::string_view key) const {
+  const auto found = origins.find(key);
+  return found == origins.end() ? "default" : found->second;
 }
 
 std::expected<Loaded, ConfigError> load(int argc, const char* const* argv) {

@@ -20,13 +20,16 @@ inline constexpr int bad_setting = config::config_error_exit_code;
 // number, as a shell reports a process killed by that signal (130 for SIGINT, 143 for SIGTERM).
 inline constexpr int after_signal_base = 128;
 
+// One row per status; tests/docs/exit_status_table_check.sh holds README.md's table to it.
 inline constexpr std::string_view help_table =
     "Exit status:\n"
-    "  0    stopped gracefully after SIGTERM or SIGINT (or --help, --print-config)\n"
+    "  0    stopped gracefully after SIGTERM or SIGINT (also --help, --print-config)\n"
     "  1    a run-time failure: the listen address in use or not allowed, the server failed;\n"
     "       the log line says what\n"
-    "  2    a setting to fix: bad value, unknown key, malformed TOML, a TLS certificate or key\n"
-    "       that cannot be used or do not match; the message names the key\n"
-    "  130  a second SIGINT during the graceful shutdown: exit at once (143: a second SIGTERM)\n";
+    "  2    a setting to fix: a bad value, an unknown key, malformed TOML, a TLS certificate\n"
+    "       or key that cannot be read or used, or a key that does not match its certificate;\n"
+    "       the message names the key and where it was set\n"
+    "  130  a second SIGINT during the graceful shutdown: exit at once (128 + the signal)\n"
+    "  143  a second SIGTERM during the graceful shutdown: exit at once (128 + the signal)\n";
 
 }  // namespace brigade::app::exit_status

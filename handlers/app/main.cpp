@@ -47,5 +47,5 @@ int main(int argc, char** argv) {
     case config::Action::run:
       break;
   }
-  return brigade::app::serve(loaded->settings);
+  return brigade::app::serve(*loaded);
 }

@@ -6,14 +6,17 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <expected>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "brigade/config/config_error.hpp"
 #include "brigade/handlers/metrics.hpp"
 #include "brigade/handlers/routes.hpp"
 #include "brigade/runtime/join.hpp"
@@ -76,17 +79,15 @@ Task<void> handle_signals(Signal terminate, Signal interrupt, server::Server* se
 
 // The certificate and key of tls_cert and tls_key (config has checked that both are set and
 // readable). One that OpenSSL refuses (not PEM, or a key that does not match the certificate) is
-// a setting to fix, like any other: logged naming its key, and nullopt.
-std::optional<server::TlsContext> load_tls(const std::filesystem::path& certificate,
-                                           const std::filesystem::path& key, const Logger& log) {
+// a setting to fix, like any other: the error names its key; the caller fills in the source.
+std::expected<server::TlsContext, config::ConfigError> load_tls(
+    const std::filesystem::path& certificate, const std::filesystem::path& key) {
   auto loaded = server::TlsContext::load(certificate, key);
   if (loaded) return std::move(*loaded);
   const bool bad_certificate = loaded.error().part == server::TlsContext::Part::certificate;
-  const std::string name = bad_certificate ? "tls_cert" : "tls_key";
-  log.log(LogLevel::error, bad_certificate ? "cannot use tls_cert" : "cannot use tls_key",
-          std::vector{LogField::text(name, (bad_certificate ? certificate : key).string()),
-                      LogField::text("error", loaded.error().message)});
-  return std::nullopt;
+  return std::unexpected(config::ConfigError{.key = bad_certificate ? "tls_cert" : "tls_key",
+                                             .source = {},
+                                             .reason = std::move(loaded.error().message)});
 }
 
 // GET /files/{name}/sha256 reads data_dir. Without it the server still serves everything else,
@@ -158,9 +159,12 @@ Task<void> reload_on_hangup(Signal hangup, server::Server* server, const config:
       log->log(LogLevel::info, "SIGHUP: no TLS certificate to reload");
       continue;
     }
-    std::optional<server::TlsContext> loaded =
-        load_tls(*settings->tls_cert, *settings->tls_key, *log);
+    auto loaded = load_tls(*settings->tls_cert, *settings->tls_key);
     if (!loaded) {
+      // The server keeps running: log lines, not a config error and an exit.
+      const config::ConfigError& refused = loaded.error();
+      log->log(LogLevel::error, "cannot use " + refused.key,
+               std::vector{LogField::text("error", refused.reason)});
       log->log(LogLevel::error, "SIGHUP: kept the certificate in use");
       continue;
     }
@@ -291,7 +295,8 @@ std::chrono::milliseconds remaining_grace(const config::Settings& settings,
 
 }  // namespace
 
-int serve(const config::Settings& settings) {
+int serve(const config::Loaded& loaded) {
+  const config::Settings& settings = loaded.settings;
   const Logger log(settings.log_level, settings.log_format);
   ShutdownStart start;
   int status = exit_status::failure;
@@ -299,8 +304,14 @@ int serve(const config::Settings& settings) {
     // Before anything starts: a certificate or key that cannot be used is a start-up error.
     std::optional<server::TlsContext> tls;
     if (settings.tls_cert && settings.tls_key) {
-      tls = load_tls(*settings.tls_cert, *settings.tls_key, log);
-      if (!tls) return exit_status::bad_setting;
+      auto usable = load_tls(*settings.tls_cert, *settings.tls_key);
+      if (!usable) {
+        config::ConfigError refused = std::move(usable.error());
+        refused.source = loaded.origin(refused.key);
+        std::cerr << config::to_string(refused) << '\n';
+        return exit_status::bad_setting;
+      }
+      tls = std::move(*usable);
     }
     warn_if_data_dir_missing(settings.data_dir, log);
     std::shared_ptr<AccessLogWriter> access_log;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "brigade/config/settings.hpp"
+#include "brigade/config/load.hpp"
 
 namespace brigade::app {
 
@@ -13,8 +13,9 @@ namespace brigade::app {
 // Once the server has stopped, the blocking pool gets what remains of grace_period.
 // With tls_cert and tls_key, every connection speaks TLS.
 // The exit status (exit_status.hpp): ok after a graceful shutdown; bad_setting if the
-// certificate or key cannot be used (the log line names tls_cert or tls_key); failure if the
-// address cannot be bound or the server fails.
-int serve(const config::Settings& settings);
+// certificate or key cannot be used (a `config error:` line on stderr names tls_cert or tls_key
+// and where it was set, as load() does for every other setting); failure if the address cannot
+// be bound or the server fails.
+int serve(const config::Loaded& loaded);
 
 }  // namespace brigade::app

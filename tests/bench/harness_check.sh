@@ -28,6 +28,9 @@ check "plan: echo servers side by side" has "memory_bench --serve lazy 18190"
 check "plan: Tokio sleepers" has "sleepers 100000 2"
 check "plan: Brigade's spawn_join on two workers" has "runtime_bench --benchmark_filter=^BM_spawn_join/2/"
 check "plan: Tokio's spawn_join on two workers" has "spawn_join 2 2000 1"
+check "plan: Tokio's connection future sizes" has "tokio_echo --future-sizes"
+check "plan: brigade's system calls counted during wrk -c64" \
+  has "perf stat -e syscalls:sys_enter_* -x, -o $work/dry/raw/syscalls-perf.csv -p PID -- taskset -c 1 wrk -t1 -c64"
 
 # --- nginx's configuration, as bench/run renders it -------------------------------------------
 if command -v nginx >/dev/null; then
@@ -39,9 +42,10 @@ fi
 
 # --- the Tokio peers' manifest, offline against Debian's crates ---------------------------------
 if command -v cargo >/dev/null && [[ -d /usr/share/cargo/registry/tokio-1.24.2 ]]; then
-  # From bench/tokio, whose .cargo/config.toml makes Debian's crates the registry.
-  check "the Tokio peers' Cargo.toml resolves offline" \
-    env -C "$bench/tokio" cargo metadata --offline --format-version 1 -q >/dev/null
+  # From bench/tokio, whose .cargo/config.toml makes Debian's crates the registry. Only cargo's
+  # metadata goes to /dev/null, not the check's own line.
+  resolves_offline() { env -C "$bench/tokio" cargo metadata --offline --format-version 1 -q >/dev/null; }
+  check "the Tokio peers' Cargo.toml resolves offline" resolves_offline
 else
   missing+=("cargo or librust-tokio-dev")
 fi
@@ -54,6 +58,10 @@ start_brigade "$brigade" --worker-threads 1
 port=${base_url##*:}
 line=$(python3 "$bench/conn_hold.py" "$port" 50 "$brigade_pid") || fail "conn_hold.py exits 0: $line"
 check "conn_hold.py: 50 held connections answered" grep -qE '^idle_kib=[0-9]+ held_kib=[0-9]+ n=50 ok=50 alive=1 bytes_per_conn=-?[0-9]+$' <<<"$line"
+line=$(python3 "$bench/conn_hold.py" --partial-head 2000 "$port" 20 "$brigade_pid") ||
+  fail "conn_hold.py --partial-head exits 0: $line"
+check "conn_hold.py --partial-head: 20 heads held, the server still answers" \
+  grep -qE '^idle_kib=[0-9]+ held_kib=[0-9]+ n=20 ok=20 alive=1 bytes_per_conn=-?[0-9]+$' <<<"$line"
 stop_brigade
 
 # --- summarize.py: medians and same-round ratios ------------------------------------------------

@@ -43,6 +43,8 @@ check "default: not the bench peers" omits -- nginx librust-tokio-dev librust-hy
 check "test: Prometheus and the console's terminal" lists test -- prometheus tmux
 check "bench: nginx and Debian's Tokio and hyper crates" \
   lists bench -- nginx librust-tokio-dev librust-hyper-dev librust-socket2-dev
+check "bench: perf for the system-call counts, openssl for the SHA-256 timing" \
+  lists bench -- linux-perf openssl
 check "an unknown group is refused" bash -c "! '$script' --list everything 2>/dev/null"
 check "the Dockerfile installs the build group only" \
   grep -qx 'RUN ./deploy/install-deps.sh build' "$repo/Dockerfile"

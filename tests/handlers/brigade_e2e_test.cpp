@@ -242,7 +242,7 @@ TEST(BrigadeCommandLine, HelpTablesTheExitStatuses) {
   ASSERT_EQ(help.exit_code, 0) << help.err;
   const std::size_t table = help.out.find("Exit status:\n");
   ASSERT_NE(table, std::string::npos) << help.out;
-  for (const std::string code : {"\n  0 ", "\n  1 ", "\n  2 ", "\n  130 "}) {
+  for (const std::string code : {"\n  0 ", "\n  1 ", "\n  2 ", "\n  130 ", "\n  143 "}) {
     EXPECT_NE(help.out.find(code, table), std::string::npos) << "no row for" << code;
   }
 }
@@ -424,18 +424,25 @@ TEST(BrigadeShutdown, SigintIsGracefulToo) {
   EXPECT_TRUE(idle.closed_by_peer(1s));  // the idle keep-alive connection was closed
 }
 
-TEST(BrigadeShutdown, SecondSignalExitsAtOnce) {
+// Two of `signal` (SIGTERM or SIGINT): the first starts a minute-long drain, the second exits at
+// once with `status` (128 + its number, as a shell reports a process killed by it).
+void expect_second_signal_exits_at_once(int signal, int status) {
   Server server({"--drain-delay", "60s", "--grace-period", "60s"});
-  server.process().signal(SIGTERM);
+  server.process().signal(signal);
   ASSERT_TRUE(server.process().wait_for_stderr_line("shutting down", 5s));
   const auto start = std::chrono::steady_clock::now();
-  server.process().signal(SIGTERM);
+  server.process().signal(signal);
   const auto code = server.process().wait_exit_code(kExitTimeout);
   ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 128 + SIGTERM);
+  EXPECT_EQ(*code, status);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   EXPECT_NE(server.process().stderr_text().find("second signal"), std::string::npos);
 }
+
+TEST(BrigadeShutdown, SecondSignalExitsAtOnce) { expect_second_signal_exits_at_once(SIGTERM, 143); }
+
+// The exit-status table's 130: Ctrl-C twice in a terminal.
+TEST(BrigadeShutdown, SecondSigintExits130) { expect_second_signal_exits_at_once(SIGINT, 130); }
 
 }  // namespace
 }  // namespace brigade::testing

@@ -886,8 +886,29 @@ TEST(BrigadeTls, MismatchedKeyExitsNamingIt) {
       run_to_exit({"--listen", "127.0.0.1:0", "--tls-cert", credentials().cert_path().string(),
                    "--tls-key", credentials().other_key_path().string()});
   EXPECT_EQ(result.code, 2);
-  EXPECT_NE(result.err.find("cannot use tls_key"), std::string::npos) << result.err;
+  // The same form as every other bad setting: the key, where it was set, the file and why.
+  EXPECT_NE(result.err.find("config error: key \"tls_key\" (from --tls-key): \"" +
+                            credentials().other_key_path().string() + "\": "),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("mismatch"), std::string::npos) << result.err;
   EXPECT_EQ(result.err.find("brigade started"), std::string::npos) << result.err;
+}
+
+// Set in a file, the refusal names the file and the line, as for any setting in a file.
+TEST(BrigadeTls, MismatchedKeyInAFileNamesItsLine) {
+  std::string pattern = (fs::temp_directory_path() / "brigade-tls-config-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const fs::path dir(pattern);
+  const fs::path file = dir / "brigade.toml";
+  std::ofstream(file) << "tls_cert = \"" << credentials().cert_path().string() << "\"\n"
+                      << "tls_key = \"" << credentials().other_key_path().string() << "\"\n";
+  const Exit result = run_to_exit({"--listen", "127.0.0.1:0", "--config", file.string()});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_NE(result.err.find("config error: key \"tls_key\" (from " + file.string() + ":2): "),
+            std::string::npos)
+      << result.err;
+  fs::remove_all(dir);
 }
 
 TEST(BrigadeTls, UnreadableCertificateExitsNamingIt) {
@@ -895,7 +916,10 @@ TEST(BrigadeTls, UnreadableCertificateExitsNamingIt) {
       run_to_exit({"--listen", "127.0.0.1:0", "--tls-cert", credentials().junk_path().string(),
                    "--tls-key", credentials().key_path().string()});
   EXPECT_EQ(result.code, 2);
-  EXPECT_NE(result.err.find("cannot use tls_cert"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("config error: key \"tls_cert\" (from --tls-cert): \"" +
+                            credentials().junk_path().string() + "\": "),
+            std::string::npos)
+      << result.err;
 }
 
 }  // namespace

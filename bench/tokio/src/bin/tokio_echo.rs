@@ -1,4 +1,5 @@
 //! usage: tokio_echo PORT [stack|heap|lazy] [WORKERS=1]
+//!        tokio_echo --future-sizes
 //!
 //! Tokio's memory per idle connection: a TCP echo server, one task per connection, the accept
 //! loop a task on the runtime. The connection task, by its second argument:
@@ -6,6 +7,8 @@
 //!   heap   a 4 KiB Vec per connection
 //!   lazy   waits with `readable()`, takes a 4 KiB buffer only while there is data to echo
 //! These match `memory_bench --serve frame4k|heap4k|lazy PORT` on Brigade's side.
+//! --future-sizes prints the size in bytes of each connection task's future (its state across
+//! awaits, the stream included), to set beside Brigade's coroutine frames (runtime/README.md).
 use brigade_bench_peers as peers;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,7 +53,22 @@ async fn echo_lazy(mut stream: TcpStream) {
     }
 }
 
+/// The size of the future `task` returns: what Tokio stores for one connection, before the task
+/// cell around it.
+fn future_size<Fut: std::future::Future>(_task: fn(TcpStream) -> Fut) -> usize {
+    std::mem::size_of::<Fut>()
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--future-sizes") {
+        println!(
+            "future_bytes stack={} heap={} lazy={}",
+            future_size(echo_stack),
+            future_size(echo_heap),
+            future_size(echo_lazy)
+        );
+        return;
+    }
     let port: u16 = peers::arg(1, 0);
     let mode: String = peers::arg(2, "stack".to_string());
     let workers: usize = peers::arg(3, 1);

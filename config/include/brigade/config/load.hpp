@@ -1,7 +1,10 @@
 #pragma once
 
 #include <expected>
+#include <functional>
+#include <map>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "brigade/config/config_error.hpp"
@@ -20,6 +23,13 @@ enum class Action {
 struct Loaded {
   Action action = Action::run;
   Settings settings;
+  // Where each key a source set came from ("--tls-key", "brigade.toml:4", "BRIGADE_TLS_KEY"), so
+  // that a setting refused after loading (a TLS key OpenSSL rejects) names its source as load()
+  // does.
+  std::map<std::string, std::string, std::less<>> origins;
+
+  // origins' entry for `key`, or "default" for a key no source set.
+  std::string origin(std::string_view key) const;
 };
 
 // The environment variable that names the TOML file when --config is not given.
