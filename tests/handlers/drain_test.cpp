@@ -151,6 +151,9 @@ struct Tally {
   std::atomic<std::size_t> answered{0};
   std::atomic<std::size_t> answered_with_close{0};
   std::atomic<std::size_t> refused{0};
+  std::atomic<std::size_t> raced_idle_close{0};
+  // When SIGTERM was sent (steady clock, in its ticks); 0 before.
+  std::atomic<std::chrono::steady_clock::rep> signalled_at{0};
   std::mutex mutex;
   std::vector<std::string> failures;  // guarded by mutex
 
@@ -160,17 +163,38 @@ struct Tally {
   }
 };
 
+// How long the server keeps serving after SIGTERM before it closes idle connections.
+constexpr auto kDrainDelay = 1s;
+
+// The one way any HTTP server may leave a written request unanswered, and RFC 9112 §9.3.1 leaves
+// to the client: it closes a kept-alive connection that is idle (here at the end of the drain
+// delay) just as the client reuses it. The request crosses the server's close (close_notify and
+// FIN) and meets the end of the stream before any byte of an answer. Only a client whose
+// connection was kept alive before the signal and that writes after the drain delay can be there:
+// a client starved of the CPU that long.
+bool raced_the_idle_close(const Tally& tally, bool kept_alive,
+                          std::chrono::steady_clock::time_point sent_at,
+                          const beast::error_code& error) {
+  const auto signalled = tally.signalled_at.load();
+  if (!kept_alive || signalled == 0 || error != http::error::end_of_stream) return false;
+  const std::chrono::steady_clock::time_point signalled_at{
+      std::chrono::steady_clock::duration(signalled)};
+  return sent_at >= signalled_at + kDrainDelay;
+}
+
 // POSTs in a loop over kept-alive connections until the server refuses a new one. A request
 // that was written must get its whole answer: a reset, an early end of stream or a wrong answer
-// is a failure.
+// is a failure, except the race above.
 template <class Connection>
 void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_up, Tally& tally) {
   asio::io_context io;
   std::optional<Connection> connection;
   bool counted_down = false;
+  bool kept_alive = false;  // the connection has answered before and stayed open
   for (std::size_t n = 0;; ++n) {
     if (connection && connection->closed_by_server()) connection.reset();
     if (!connection) {
+      kept_alive = false;
       connection.emplace(io);
       const beast::error_code error = connection->connect(port);
       if (error == asio::error::connection_refused) {
@@ -184,7 +208,13 @@ void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_u
     }
     const std::string body = "client " + std::to_string(id) + " post " + std::to_string(n);
     Response response;
+    const auto sent_at = std::chrono::steady_clock::now();
     const beast::error_code error = connection->post(body, response);
+    if (error && raced_the_idle_close(tally, kept_alive, sent_at, error)) {
+      tally.raced_idle_close.fetch_add(1);
+      connection.reset();  // as a client does: its next connection is refused, which ends this
+      continue;
+    }
     if (error) {
       tally.fail("POST " + std::to_string(n) + " of client " + std::to_string(id) +
                  " was sent and got no whole answer: " + error.message());
@@ -195,7 +225,8 @@ void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_u
       break;
     }
     tally.answered.fetch_add(1);
-    if (!response.keep_alive()) {
+    kept_alive = response.keep_alive();
+    if (!kept_alive) {
       tally.answered_with_close.fetch_add(1);
       connection.reset();
     }
@@ -212,6 +243,7 @@ void post_until_refused(std::uint16_t port, std::size_t id, std::latch& warmed_u
 template <class Connection>
 void post_across_sigterm(std::size_t clients, std::vector<std::string> flags) {
   flags.insert(flags.end(), {"--drain-delay", "1s", "--grace-period", "10s"});
+  static_assert(kDrainDelay == 1s, "the flag above");
   RunningBrigade server(std::move(flags));
   Tally tally;
   std::latch warmed_up(static_cast<std::ptrdiff_t>(clients));
@@ -223,6 +255,7 @@ void post_across_sigterm(std::size_t clients, std::vector<std::string> flags) {
   }
   warmed_up.wait();  // every client has kept-alive connections going
   const std::size_t before_signal = tally.answered.load();
+  tally.signalled_at = std::chrono::steady_clock::now().time_since_epoch().count();
   server.process().signal(SIGTERM);
   threads.clear();  // joins: each ends when a new connection is refused
   EXPECT_EQ(server.process().wait_exit_code(kBrigadeExitTimeout), 0)
@@ -235,6 +268,9 @@ void post_across_sigterm(std::size_t clients, std::vector<std::string> flags) {
   // The loop went on across the signal and the drain delay, and the server said close.
   EXPECT_GT(tally.answered.load(), before_signal + clients);
   EXPECT_GE(tally.answered_with_close.load(), clients);
+  // Only a client starved for the whole drain delay can race the idle close: a few on a loaded
+  // machine, never most of them (that would be the server dropping requests).
+  EXPECT_LE(tally.raced_idle_close.load(), clients / 20);
 }
 
 TEST(Drain, KeepAliveClientsPostingAcrossSigtermLoseNoRequest) {
