@@ -1,6 +1,8 @@
 // How much memory the per-thread free lists of frame_allocator.cpp may keep. The global operator
 // new and delete are replaced to count the bytes live on the heap (which is why this is a binary
 // of its own): what a thread's cache holds is what stays live once every frame is freed.
+#include "brigade/runtime/detail/frame_allocator.hpp"
+
 #include <gtest/gtest.h>
 #include <malloc.h>
 
@@ -11,22 +13,21 @@
 #include <thread>
 #include <vector>
 
-#include "brigade/runtime/detail/frame_allocator.hpp"
-
 namespace {
 
 std::atomic<std::ptrdiff_t> live_bytes{0};
 
 }  // namespace
 
-void* operator new(std::size_t size) {
+// Not inlined, nor the deletes: GCC 12 pairs an inlined malloc() or free() with the `new` and
+// `delete` it sees and warns of a mismatch (-Wmismatched-new-delete), though all are these
+// replacements.
+[[gnu::noinline]] void* operator new(std::size_t size) {
   void* block = std::malloc(size == 0 ? 1 : size);
   if (block == nullptr) throw std::bad_alloc();
   live_bytes.fetch_add(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
   return block;
 }
-// Not inlined: GCC 12 at -O1 pairs an inlined free() with the `new` expressions it sees (in
-// gtest) and warns of a mismatch (-Wmismatched-new-delete), though both are these replacements.
 [[gnu::noinline]] void operator delete(void* block) noexcept {
   if (block == nullptr) return;
   live_bytes.fetch_sub(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
