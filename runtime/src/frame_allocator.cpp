@@ -20,9 +20,20 @@ namespace {
 constexpr std::size_t kGranule = 16;
 constexpr std::size_t kSmallestBlock = kGranule + 8;
 constexpr std::size_t kClasses = 128;  // blocks up to 2 KiB are recycled
-// A thread keeps at most this many free blocks per class; beyond it they go back to malloc, so
-// a burst does not pin memory for ever.
-constexpr std::uint32_t kMaxCachedPerClass = 1024;
+// A thread keeps at most this many bytes of free blocks; beyond it they go back to malloc. A task
+// often ends on another worker than the one that made it, so one worker's cache takes in more
+// blocks than it hands out: a cap counted per class let that drift pin megabytes over hours of
+// load (the soak's slow growth); a cap on bytes is reached within the first minutes and holds.
+// It fits a batch of a thousand small tasks (cell and frame) spawned and joined at once.
+constexpr std::size_t kMaxCachedBytes = 512 * 1024;
+
+std::size_t size_class_of(std::size_t size) noexcept {
+  return size <= kSmallestBlock ? 0 : (size - kSmallestBlock + kGranule - 1) / kGranule;
+}
+
+std::size_t block_size_of(std::size_t size_class) noexcept {
+  return kSmallestBlock + size_class * kGranule;
+}
 
 struct FreeBlock {
   FreeBlock* next;
@@ -43,31 +54,24 @@ class FrameCache {
     FreeBlock* block = heads_[size_class];
     if (block == nullptr) return nullptr;
     heads_[size_class] = block->next;
-    --counts_[size_class];
+    cached_bytes_ -= block_size_of(size_class);
     return block;
   }
 
   bool give(void* memory, std::size_t size_class) noexcept {
-    if (counts_[size_class] == kMaxCachedPerClass) return false;
+    const std::size_t size = block_size_of(size_class);
+    if (cached_bytes_ + size > kMaxCachedBytes) return false;
     heads_[size_class] = ::new (memory) FreeBlock{heads_[size_class]};
-    ++counts_[size_class];
+    cached_bytes_ += size;
     return true;
   }
 
  private:
   std::array<FreeBlock*, kClasses> heads_{};
-  std::array<std::uint32_t, kClasses> counts_{};
+  std::size_t cached_bytes_ = 0;
 };
 
 thread_local FrameCache cache;
-
-std::size_t size_class_of(std::size_t size) noexcept {
-  return size <= kSmallestBlock ? 0 : (size - kSmallestBlock + kGranule - 1) / kGranule;
-}
-
-std::size_t block_size_of(std::size_t size_class) noexcept {
-  return kSmallestBlock + size_class * kGranule;
-}
 
 }  // namespace
 

@@ -7,10 +7,13 @@ namespace brigade::server::detail {
 namespace {
 
 // Sets a thread keeps: enough for the connections one worker has mid-request at once in the
-// usual case; beyond it a set is freed rather than pinned for ever.
-constexpr std::size_t kPoolSize = 32;
+// usual case (a burst that is answered at once gives its set back before the next connection
+// takes one); beyond it a set is freed rather than pinned for ever. A lease often ends on
+// another worker than the one it began on, so every pool slowly fills to this bound: it is what
+// a worker pins, at most 8 x 32 KiB.
+constexpr std::size_t kPoolSize = 8;
 // An output buffer a large response grew past this is freed, not pooled.
-constexpr std::size_t kMaxPooledOutput = 64 * 1024;
+constexpr std::size_t kMaxPooledOutput = 16 * 1024;
 
 struct Pool {
   Pool() { sets.reserve(kPoolSize); }  // so that giving a set back never allocates
