@@ -27,6 +27,7 @@
 #include <mutex>
 #include <utility>
 
+#include "brigade/runtime/detail/frame_allocator.hpp"
 #include "brigade/runtime/detail/sync_primitives.hpp"
 #include "duration_recorder.hpp"
 #include "tick_clock.hpp"
@@ -174,6 +175,7 @@ bool BlockingPool::Shared::spawn_thread_locked() noexcept {
 void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
   name_this_thread(options_.thread_name);
   renice_this_thread(options_.nice);
+  stop_caching_frames_on_this_thread();
   blocking_pool_of_this_thread = this;
   if (options_.on_thread_start) options_.on_thread_start();
 

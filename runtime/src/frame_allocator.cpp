@@ -11,6 +11,7 @@ namespace brigade::runtime::detail {
 #if defined(__SANITIZE_ADDRESS__)
 void* allocate_frame(std::size_t size) { return ::operator new(size); }
 void deallocate_frame(void* block, std::size_t) noexcept { ::operator delete(block); }
+void stop_caching_frames_on_this_thread() noexcept {}
 #else
 namespace {
 
@@ -50,6 +51,9 @@ class FrameCache {
     }
   }
 
+  // For a thread that frees frames but never makes them: a cache there would only fill.
+  void disable() noexcept { enabled_ = false; }
+
   void* take(std::size_t size_class) noexcept {
     FreeBlock* block = heads_[size_class];
     if (block == nullptr) return nullptr;
@@ -60,7 +64,7 @@ class FrameCache {
 
   bool give(void* memory, std::size_t size_class) noexcept {
     const std::size_t size = block_size_of(size_class);
-    if (cached_bytes_ + size > kMaxCachedBytes) return false;
+    if (!enabled_ || cached_bytes_ + size > kMaxCachedBytes) return false;
     heads_[size_class] = ::new (memory) FreeBlock{heads_[size_class]};
     cached_bytes_ += size;
     return true;
@@ -69,6 +73,7 @@ class FrameCache {
  private:
   std::array<FreeBlock*, kClasses> heads_{};
   std::size_t cached_bytes_ = 0;
+  bool enabled_ = true;
 };
 
 thread_local FrameCache cache;
@@ -81,6 +86,8 @@ void* allocate_frame(std::size_t size) {
   if (void* block = cache.take(size_class)) return block;
   return ::operator new(block_size_of(size_class));
 }
+
+void stop_caching_frames_on_this_thread() noexcept { cache.disable(); }
 
 void deallocate_frame(void* block, std::size_t size) noexcept {
   const std::size_t size_class = size_class_of(size);

@@ -9,5 +9,9 @@ namespace brigade::runtime::detail {
 // blocks without going back to malloc (whose per-thread cache holds only 7 blocks a size).
 void* allocate_frame(std::size_t size);
 void deallocate_frame(void* block, std::size_t size) noexcept;
+// From now on, frames freed on the calling thread go straight back to malloc. For the blocking
+// pool's threads: they free the cells of jobs whose handle was dropped but never allocate a frame,
+// so a cache there would only fill, on each of up to max_blocking_threads threads.
+void stop_caching_frames_on_this_thread() noexcept;
 
 }  // namespace brigade::runtime::detail
