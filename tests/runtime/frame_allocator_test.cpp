@@ -41,6 +41,7 @@ namespace {
 
 using brigade::runtime::detail::allocate_frame;
 using brigade::runtime::detail::deallocate_frame;
+using brigade::runtime::detail::stop_caching_frames_on_this_thread;
 
 // What a thread may keep (frame_allocator.cpp), and a page for what the test's own threads
 // leave allocated.
@@ -92,6 +93,21 @@ TEST(FrameAllocator, AThreadThatOnlyFreesWhatOthersAllocatedKeepsNoMoreThanTheLi
   }).join();
   EXPECT_GE(kept, 0);
   EXPECT_LE(kept, kCacheLimit);
+}
+
+// A blocking-pool thread frees frames others made and makes none: it keeps nothing.
+TEST(FrameAllocator, AThreadThatStoppedCachingKeepsNoFreeFrames) {
+  const std::ptrdiff_t before = live_bytes.load();
+  std::ptrdiff_t kept = -1;
+  std::thread([&kept, before] {
+    stop_caching_frames_on_this_thread();
+    std::vector<Block> blocks;
+    std::thread([&blocks] { blocks = allocate_many(); }).join();
+    for (const Block& block : blocks) deallocate_frame(block.memory, block.size);
+    std::vector<Block>().swap(blocks);
+    kept = live_bytes.load() - before;
+  }).join();
+  EXPECT_LE(kept, 4096);  // what the test's own threads leave allocated
 }
 
 }  // namespace
