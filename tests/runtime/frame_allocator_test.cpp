@@ -4,44 +4,20 @@
 #include "brigade/runtime/detail/frame_allocator.hpp"
 
 #include <gtest/gtest.h>
-#include <malloc.h>
 
 #include <atomic>
 #include <cstddef>
-#include <cstdlib>
-#include <new>
 #include <thread>
 #include <vector>
 
-namespace {
-
-std::atomic<std::ptrdiff_t> live_bytes{0};
-
-}  // namespace
-
-// Not inlined, nor the deletes: GCC 12 pairs an inlined malloc() or free() with the `new` and
-// `delete` it sees and warns of a mismatch (-Wmismatched-new-delete), though all are these
-// replacements.
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  void* block = std::malloc(size == 0 ? 1 : size);
-  if (block == nullptr) throw std::bad_alloc();
-  live_bytes.fetch_add(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
-  return block;
-}
-[[gnu::noinline]] void operator delete(void* block) noexcept {
-  if (block == nullptr) return;
-  live_bytes.fetch_sub(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
-  std::free(block);
-}
-[[gnu::noinline]] void operator delete(void* block, std::size_t) noexcept {
-  ::operator delete(block);
-}
+#include "../support/live_heap_bytes.hpp"
 
 namespace {
 
 using brigade::runtime::detail::allocate_frame;
 using brigade::runtime::detail::deallocate_frame;
 using brigade::runtime::detail::stop_caching_frames_on_this_thread;
+using brigade::testing::live_heap_bytes;
 
 // What a thread may keep (frame_allocator.cpp), and a page for what the test's own threads
 // leave allocated.
@@ -67,12 +43,12 @@ TEST(FrameAllocator, AThreadKeepsAFixedNumberOfBytesOfFreeFramesWhateverTheirSiz
   std::ptrdiff_t kept = 0;
   // On a thread of its own, so that what it keeps is counted here and freed when it exits.
   std::thread([&kept] {
-    const std::ptrdiff_t before = live_bytes.load();
+    const std::ptrdiff_t before = live_heap_bytes.load();
     {
       const std::vector<Block> blocks = allocate_many();
       for (const Block& block : blocks) deallocate_frame(block.memory, block.size);
     }
-    kept = live_bytes.load() - before;
+    kept = live_heap_bytes.load() - before;
   }).join();
   EXPECT_GE(kept, 0);
   EXPECT_LE(kept, kCacheLimit);
@@ -81,7 +57,7 @@ TEST(FrameAllocator, AThreadKeepsAFixedNumberOfBytesOfFreeFramesWhateverTheirSiz
 // The drift a server sees: a task made on one worker ends on another, so one thread frees what
 // others allocate. Its cache fills, then hands the rest back to malloc.
 TEST(FrameAllocator, AThreadThatOnlyFreesWhatOthersAllocatedKeepsNoMoreThanTheLimit) {
-  const std::ptrdiff_t before = live_bytes.load();
+  const std::ptrdiff_t before = live_heap_bytes.load();
   std::ptrdiff_t kept = 0;
   std::thread([&kept, before] {
     for (int round = 0; round < 4; ++round) {
@@ -89,7 +65,7 @@ TEST(FrameAllocator, AThreadThatOnlyFreesWhatOthersAllocatedKeepsNoMoreThanTheLi
       std::thread([&blocks] { blocks = allocate_many(); }).join();
       for (const Block& block : blocks) deallocate_frame(block.memory, block.size);
     }
-    kept = live_bytes.load() - before;
+    kept = live_heap_bytes.load() - before;
   }).join();
   EXPECT_GE(kept, 0);
   EXPECT_LE(kept, kCacheLimit);
@@ -97,7 +73,7 @@ TEST(FrameAllocator, AThreadThatOnlyFreesWhatOthersAllocatedKeepsNoMoreThanTheLi
 
 // A blocking-pool thread frees frames others made and makes none: it keeps nothing.
 TEST(FrameAllocator, AThreadThatStoppedCachingKeepsNoFreeFrames) {
-  const std::ptrdiff_t before = live_bytes.load();
+  const std::ptrdiff_t before = live_heap_bytes.load();
   std::ptrdiff_t kept = -1;
   std::thread([&kept, before] {
     stop_caching_frames_on_this_thread();
@@ -105,7 +81,7 @@ TEST(FrameAllocator, AThreadThatStoppedCachingKeepsNoFreeFrames) {
     std::thread([&blocks] { blocks = allocate_many(); }).join();
     for (const Block& block : blocks) deallocate_frame(block.memory, block.size);
     std::vector<Block>().swap(blocks);
-    kept = live_bytes.load() - before;
+    kept = live_heap_bytes.load() - before;
   }).join();
   EXPECT_LE(kept, 4096);  // what the test's own threads leave allocated
 }

@@ -4,39 +4,14 @@
 #include "working_set.hpp"
 
 #include <gtest/gtest.h>
-#include <malloc.h>
 
 #include <atomic>
 #include <cstddef>
-#include <cstdlib>
-#include <new>
 #include <optional>
 #include <thread>
 #include <vector>
 
-namespace {
-
-std::atomic<std::ptrdiff_t> live_bytes{0};
-
-}  // namespace
-
-// Not inlined, nor the deletes: GCC 12 pairs an inlined malloc() or free() with the `new` and
-// `delete` it sees and warns of a mismatch (-Wmismatched-new-delete), though all are these
-// replacements.
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  void* block = std::malloc(size == 0 ? 1 : size);
-  if (block == nullptr) throw std::bad_alloc();
-  live_bytes.fetch_add(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
-  return block;
-}
-[[gnu::noinline]] void operator delete(void* block) noexcept {
-  if (block == nullptr) return;
-  live_bytes.fetch_sub(static_cast<std::ptrdiff_t>(::malloc_usable_size(block)));
-  std::free(block);
-}
-[[gnu::noinline]] void operator delete(void* block, std::size_t) noexcept {
-  ::operator delete(block);
-}
+#include "../support/live_heap_bytes.hpp"
 
 namespace brigade::server::detail {
 namespace {
@@ -51,13 +26,13 @@ constexpr std::ptrdiff_t kPoolLimit = 8 * (WorkingSet::kReadBufferSize + 1024) +
 TEST(WorkingSet, AThreadKeepsAFewSetsWhenManyLeasesEnd) {
   std::ptrdiff_t kept = 0;
   std::thread([&kept] {
-    const std::ptrdiff_t before = live_bytes.load();
+    const std::ptrdiff_t before = brigade::testing::live_heap_bytes.load();
     {
       Leases leases(64);
       for (auto& lease : leases) lease.emplace();
       for (auto& lease : leases) lease.reset();
     }
-    kept = live_bytes.load() - before;
+    kept = brigade::testing::live_heap_bytes.load() - before;
   }).join();
   EXPECT_GT(kept, 0);  // it does keep some: a request cycle allocates none of them
   EXPECT_LE(kept, kPoolLimit);
@@ -68,7 +43,7 @@ TEST(WorkingSet, AThreadKeepsAFewSetsWhenManyLeasesEnd) {
 TEST(WorkingSet, AThreadWhereOthersLeasesEndKeepsNoMoreThanAFewSets) {
   std::ptrdiff_t kept = 0;
   std::thread([&kept] {
-    const std::ptrdiff_t before = live_bytes.load();
+    const std::ptrdiff_t before = brigade::testing::live_heap_bytes.load();
     for (int round = 0; round < 4; ++round) {
       Leases leases(64);
       std::thread([&leases] {
@@ -76,7 +51,7 @@ TEST(WorkingSet, AThreadWhereOthersLeasesEndKeepsNoMoreThanAFewSets) {
       }).join();
       for (auto& lease : leases) lease.reset();
     }
-    kept = live_bytes.load() - before;
+    kept = brigade::testing::live_heap_bytes.load() - before;
   }).join();
   EXPECT_LE(kept, kPoolLimit);
 }
@@ -85,12 +60,12 @@ TEST(WorkingSet, AThreadWhereOthersLeasesEndKeepsNoMoreThanAFewSets) {
 TEST(WorkingSet, AGrownOutputBufferIsNotKept) {
   std::ptrdiff_t kept = 0;
   std::thread([&kept] {
-    const std::ptrdiff_t before = live_bytes.load();
+    const std::ptrdiff_t before = brigade::testing::live_heap_bytes.load();
     {
       WorkingSetLease lease;
       lease->out.assign(256 * 1024, 'x');
     }
-    kept = live_bytes.load() - before;
+    kept = brigade::testing::live_heap_bytes.load() - before;
   }).join();
   EXPECT_LE(kept, WorkingSet::kReadBufferSize + 4096);
 }
