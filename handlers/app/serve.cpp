@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "allocator_policy.hpp"
 #include "brigade/config/config_error.hpp"
 #include "brigade/handlers/metrics.hpp"
 #include "brigade/handlers/routes.hpp"
@@ -297,7 +296,6 @@ std::chrono::milliseconds remaining_grace(const config::Settings& settings,
 }  // namespace
 
 int serve(const config::Loaded& loaded) {
-  set_allocator_policy();
   const config::Settings& settings = loaded.settings;
   const Logger log(settings.log_level, settings.log_format);
   ShutdownStart start;

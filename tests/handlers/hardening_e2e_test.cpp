@@ -159,43 +159,6 @@ TEST(BrigadeBodyBudget, EchoHoldsALargeBodyOnce) {
   }
 }
 
-// Large bodies go back to the system once answered. After one 8 MiB body has come and gone,
-// glibc's own policy would carve bodies up to 8 MiB from its heaps and keep what they leave free
-// there; brigade fixes the mmap threshold instead (handlers/app/allocator_policy.hpp).
-TEST(BrigadeMemory, LargeBodiesAreReturnedToTheSystemOnceAnswered) {
-  RunningBrigade server;
-  ASSERT_EQ(server.post("/echo", std::string(8 << 20, 'a')).result_int(), 200);
-  const int pid = server.process().pid();
-  const std::size_t before = status_bytes(pid, "RssAnon:");
-  constexpr std::size_t kBody = 1 << 20;
-  constexpr int kClients = 16;
-  std::atomic<int> answered{0};
-  {
-    std::vector<std::jthread> clients;
-    for (int i = 0; i < kClients; ++i) {
-      clients.emplace_back([&server, &answered] {
-        RawClient raw(server.port());
-        raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                 std::to_string(kBody) + "\r\n\r\n" + std::string(kBody, 'b'));
-        if (raw.read_until_closed(60s).starts_with("HTTP/1.1 200 OK\r\n")) answered.fetch_add(1);
-      });
-    }
-  }
-  EXPECT_EQ(answered.load(), kClients);
-  const auto grown = [&] {
-    const std::size_t now = status_bytes(pid, "RssAnon:");
-    return now > before ? now - before : 0;
-  };
-  std::printf("after %d echoes of 1 MiB at once: anonymous resident memory grew by %.1f MiB\n",
-              kClients, static_cast<double>(grown()) / (1 << 20));
-  if (!kSanitized) {
-    // An eighth of what the bodies took at once: what stays is the working sets and the
-    // allocator's small-block caches, not the bodies (glibc's own policy keeps about 4 MiB).
-    EXPECT_TRUE(within(5s, [&] { return grown() < kClients * kBody / 8; }))
-        << grown() / 1024 << " KiB more than before";
-  }
-}
-
 // ---- clients that go away ----------------------------------------------------------------------
 
 // A client that closes 100 ms into a long request frees what the request holds within a few ms
