@@ -64,6 +64,9 @@ constexpr Difference kBrigadeStricter[] = {
     {"Transfer-Encoding in an HTTP/1.0 request",
      "RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; refused with 400"},
     {"invalid Transfer-Encoding", "RFC 9112 §6.1: the field must be a list of codings"},
+    {"invalid Content-Length",
+     "RFC 9110 §8.6: Content-Length is 1*DIGIT; a list of values (\"000,0000\") MAY be refused, "
+     "which llhttp does (Beast takes a list of equal values)"},
     {"more than one Content-Length",
      "RFC 9112 §6.3: a repeated Content-Length, even of one value, MAY be refused (llhttp does)"},
     {"both Content-Length and Transfer-Encoding",
