@@ -2,12 +2,14 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
-#include <execinfo.h>
+#include <link.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <unwind.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "brigade/runtime/detail/task_header.hpp"
 #include "scheduler.hpp"
@@ -37,6 +40,7 @@ struct CaptureSlot {
   sem_t answered;
   void* frames[kMaxFrames];
   int depth = 0;
+  bool cut_short = false;  // the last frame is in code whose unwind tables are not followed
   std::int64_t poll_started_ns = 0;
   std::uint64_t task_id = 0;
   std::source_location spawned_at;
@@ -46,11 +50,76 @@ struct CaptureSlot {
 CaptureSlot slot;
 std::mutex requests;  // one requester at a time (several runtimes may each have a monitor)
 
+// The handler unwinds a thread stopped at any instruction, which only works where the unwind
+// tables describe every instruction exactly. The compiler's do; hand-written assembly's need
+// not: OpenSSL's libcrypto has an epilogue whose tables are wrong for one instruction, and
+// unwinding a worker stopped there read a wild pointer and crashed brigade. So the handler
+// follows the tables of the program itself, the C and C++ runtimes, the dynamic loader, the vDSO
+// and the sanitizer runtimes, and stops at the first frame anywhere else: that frame is still
+// reported, its callers are not.
+constexpr std::array<std::string_view, 9> kFollowedLibraries = {
+    "libc.so.",   "libm.so.",   "libstdc++.so.", "libgcc_s.so.", "ld-linux",
+    "linux-vdso", "libasan.so", "libtsan.so",    "libubsan.so"};
+
+struct CodeRange {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+};
+// Written once, by install_handler, before the handler is installed; only read after.
+constexpr std::size_t kMaxFollowedRanges = 64;
+std::array<CodeRange, kMaxFollowedRanges> followed_code;
+std::size_t followed_ranges = 0;
+
+bool followed_module(const char* path) {
+  if (path == nullptr || *path == '\0') return true;  // the program itself
+  const char* slash = std::strrchr(path, '/');
+  const std::string_view name = slash != nullptr ? slash + 1 : path;
+  for (const std::string_view library : kFollowedLibraries) {
+    if (name.starts_with(library)) return true;
+  }
+  return false;
+}
+
+int collect_followed_code(dl_phdr_info* info, std::size_t /*size*/, void* /*data*/) {
+  if (!followed_module(info->dlpi_name)) return 0;
+  for (std::size_t i = 0; i < info->dlpi_phnum && followed_ranges < kMaxFollowedRanges; ++i) {
+    const ElfW(Phdr)& header = info->dlpi_phdr[i];
+    if (header.p_type != PT_LOAD || (header.p_flags & PF_X) == 0) continue;
+    const std::uintptr_t begin = info->dlpi_addr + header.p_vaddr;
+    followed_code[followed_ranges++] = {begin, begin + header.p_memsz};
+  }
+  return 0;
+}
+
+bool in_followed_code(std::uintptr_t address) noexcept {
+  for (std::size_t i = 0; i < followed_ranges; ++i) {
+    if (address >= followed_code[i].begin && address < followed_code[i].end) return true;
+  }
+  return false;
+}
+
+// One frame of the unwinding (libgcc calls it innermost first). Returning anything but
+// _URC_NO_REASON ends the unwinding before libgcc reads this frame's tables to find its caller.
+_Unwind_Reason_Code record_frame(_Unwind_Context* context, void* /*data*/) {
+  const std::uintptr_t address = _Unwind_GetIP(context);
+  if (address == 0 || slot.depth == kMaxFrames) return _URC_END_OF_STACK;
+  slot.frames[slot.depth++] = reinterpret_cast<void*>(address);
+  if (in_followed_code(address)) return _URC_NO_REASON;
+  slot.cut_short = true;
+  return _URC_END_OF_STACK;
+}
+
+void unwind_into_slot() noexcept {
+  slot.depth = 0;
+  slot.cut_short = false;
+  _Unwind_Backtrace(record_frame, nullptr);
+}
+
 void on_capture_signal(int) {
   const int saved_errno = errno;
   if (slot.target.load(std::memory_order_acquire) == static_cast<int>(::gettid()) &&
       slot.armed.exchange(false, std::memory_order_acq_rel)) {
-    slot.depth = ::backtrace(slot.frames, kMaxFrames);
+    unwind_into_slot();
     slot.poll_started_ns = WorkStealingScheduler::current_poll_started_ns();
     // The interrupted thread cannot free its task while we run on it.
     const TaskHeader* task = current_task;
@@ -71,9 +140,10 @@ void on_capture_signal(int) {
 
 void install_handler() {
   ::sem_init(&slot.answered, 0, 0);
-  // The first backtrace() loads libgcc's unwinder with dlopen: here, on an ordinary thread.
-  void* warm_up[1];
-  ::backtrace(warm_up, 1);
+  ::dl_iterate_phdr(collect_followed_code, nullptr);
+  // The first unwinding binds libgcc's entry points and reads its tables: here, on an ordinary
+  // thread, not in the handler.
+  unwind_into_slot();
   struct sigaction action {};
   action.sa_handler = on_capture_signal;
   action.sa_flags = SA_RESTART;  // an interrupted blocking call resumes
@@ -156,6 +226,7 @@ std::optional<WorkerSnapshot> capture_thread(int thread_id, std::chrono::millise
   for (int i = kHandlerFrames; i < slot.depth; ++i) {
     snapshot.backtrace.push_back(symbolize(slot.frames[i]));
   }
+  if (slot.cut_short) snapshot.backtrace.push_back(std::string(kCutShort));
   return snapshot;
 }
 
