@@ -57,6 +57,19 @@ Response busy_with_bodies() {
   return response;
 }
 
+// What a connection's task remembers from one burst of requests to the next.
+struct ConnectionHistory {
+  // A request has been answered on this connection: between requests it waits up to
+  // keep_alive_timeout (before the first, header_timeout), and at shutdown, while it waits, it
+  // is closed at once (before the first, its client gets time to send it). Only an answer sets
+  // it: a wake-up that brings no request (readiness left over from the TLS handshake, say) must
+  // not make a new connection look served, or the shutdown closes it under its first request.
+  bool served = false;
+  // The client has sent a request before the answer to the previous one was complete, at some
+  // point on this connection: from then on an end of stream is taken for a half-close.
+  bool pipelining = false;
+};
+
 // Ends when the peer has gone while a handler works for it: the end of the stream or an error
 // (a reset). Once the peer sends more bytes (a pipelined request) it notes that the client
 // pipelines and only waits, to be cancelled with the select it is part of: a client that sends
@@ -91,13 +104,13 @@ template <class Transport>
 class BusyConnection {
  public:
   BusyConnection(ServerCore& core, TcpStream& stream, Transport& transport,
-                 const runtime::net::SocketAddr& peer, bool& pipelining)
+                 const runtime::net::SocketAddr& peer, ConnectionHistory& history)
       : core_(core),
         stream_(stream),
         peer_(peer),
         transport_(transport),
         fd_(stream.native_handle()),
-        pipelining_(pipelining),
+        history_(history),
         body_share_(core.body_budget) {
     work_->parser.emplace(ParseLimits{.max_header_bytes = core.options.max_header_bytes,
                                       .max_body_bytes = core.options.max_body_bytes,
@@ -145,9 +158,7 @@ class BusyConnection {
   const runtime::net::SocketAddr& peer_;
   Transport& transport_;
   const int fd_;
-  // The client has sent a request before the answer to the previous one was complete, at some
-  // point on this connection: from then on an end of stream is taken for a half-close.
-  bool& pipelining_;
+  ConnectionHistory& history_;
   WorkingSetLease work_;
   // Input read but not parsed yet: read_buffer()[begin_, end_). The parser consumes everything
   // it is fed except at its stops, and is fed again after each, so the buffer is always empty
@@ -366,8 +377,8 @@ bool BusyConnection<Transport>::reserve_chunked_body() {
 template <class Transport>
 runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
     const Handler& handler, Request& request) {
-  if (begin_ < end_ || transport_.has_buffered_input()) pipelining_ = true;
-  const bool watch = !pipelining_;
+  if (begin_ < end_ || transport_.has_buffered_input()) history_.pipelining = true;
+  const bool watch = !history_.pipelining;
   // A stall report names the route: the task's spawn site is the accept loop's. The pattern is
   // a whole std::string of the router's, so its view ends at a NUL and outlives the handler.
   const runtime::TaskAnnotation serving(request.route.data());
@@ -376,7 +387,8 @@ runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
   std::optional<std::string> failure;
   try {
     if (watch) {
-      auto first = co_await runtime::select(handler(request), peer_gone(stream_, pipelining_));
+      auto first =
+          co_await runtime::select(handler(request), peer_gone(stream_, history_.pipelining));
       if (first.index() == 0) response = std::get<0>(std::move(first));
     } else {
       response = co_await handler(request);
@@ -448,6 +460,7 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
                                 .keep_alive = keep_alive,
                                 .body_apart = response.body.size() >= kFlushThreshold};
   const BodyFraming framing = write_response(out, response, context);
+  history_.served = true;
   std::size_t response_bytes = out.size() - before;
   const std::size_t body_bytes = fixed_body_size(response, context);
   if (framing == BodyFraming::apart) {
@@ -576,8 +589,9 @@ void BusyConnection<Transport>::observe(const Request& request, int status,
 
 template <class Transport>
 runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport,
-                                   const runtime::net::SocketAddr& peer, bool& pipelining) {
-  BusyConnection<Transport> busy(core, stream, transport, peer, pipelining);
+                                   const runtime::net::SocketAddr& peer,
+                                   ConnectionHistory& history) {
+  BusyConnection<Transport> busy(core, stream, transport, peer, history);
   co_return co_await busy.run();
 }
 
@@ -681,8 +695,7 @@ runtime::Task<void> serve_over(Connection connection) {
   }
   // No references to the connection's parts as locals: each would take a slot in this frame,
   // which is most of what an idle connection costs.
-  bool served = false;
-  bool pipelining = false;
+  ConnectionHistory history;
   for (;;) {
     // Bytes the TLS layer holds already are served without waiting for the socket (a plain
     // connection never has any: this is compiled out).
@@ -690,30 +703,30 @@ runtime::Task<void> serve_over(Connection connection) {
       // Idle: this frame, the stream and its readiness wait are all the connection holds now. A
       // new connection has header_timeout to start its first request (as in nginx); between
       // requests it has keep_alive_timeout.
-      connection.slot().enter_idle(coarse_now() + idle_timeout(connection.core().options, served),
-                                   served);
+      connection.slot().enter_idle(
+          coarse_now() + idle_timeout(connection.core().options, history.served), history.served);
       transport_of(connection).set_idle(true);
       // After enter_idle, both sequentially consistent: either this sees `closing`, or
       // shutdown's sweep sees this connection idle and closes it. A request already sent is
       // still answered, and so is a new connection's first request.
       if (connection.core().closing.load(std::memory_order_seq_cst)) {
-        if (served && !has_pending_input(connection.stream().native_handle())) {
+        if (history.served && !has_pending_input(connection.stream().native_handle())) {
           co_await close_lingering(connection.stream(), transport_of(connection), false);
           co_return;
         }
-        if (!served) connection.slot().enter_idle(coarse_now() + kLingerTime, false);
+        if (!history.served) connection.slot().enter_idle(coarse_now() + kLingerTime, false);
       }
       // On failure the read that would follow sees the error, so only success matters here.
       bool closing = false;
       if constexpr (kTls) {
-        if (served) {
+        if (history.served) {
           const IdleWake wake =
               co_await readable_or_closing(connection.core(), connection.stream());
           if (wake == IdleWake::failed) co_return;
           closing = wake == IdleWake::closing;
         }
       }
-      if (!kTls || !served) {
+      if (!kTls || !history.served) {
         const auto readable = co_await connection.stream().readable();
         if (!readable) co_return;
       }
@@ -735,9 +748,8 @@ runtime::Task<void> serve_over(Connection connection) {
     }
     const bool go_on =
         co_await serve_requests(connection.core(), connection.stream(), transport_of(connection),
-                                connection.slot().peer(), pipelining);
+                                connection.slot().peer(), history);
     if (!go_on) co_return;
-    served = true;
   }
 }
 
