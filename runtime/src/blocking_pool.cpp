@@ -29,8 +29,8 @@
 
 #include "brigade/runtime/detail/frame_allocator.hpp"
 #include "brigade/runtime/detail/sync_primitives.hpp"
+#include "brigade/runtime/detail/tick_clock.hpp"
 #include "duration_recorder.hpp"
-#include "tick_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {

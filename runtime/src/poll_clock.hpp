@@ -17,4 +17,14 @@ inline std::int64_t poll_clock_ns() noexcept {
   return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
 }
 
+// The poll_clock_ns() stamp of the poll running on this thread, 0 outside one. Set by the worker
+// as each poll starts.
+inline constinit thread_local std::int64_t this_thread_poll_ns = 0;
+
+// "Now" to within a tick and a poll's length, for stamps that need no finer: inside a poll, the
+// stamp read as it started, so that spawning a task reads no clock.
+inline std::int64_t poll_or_clock_ns() noexcept {
+  return this_thread_poll_ns != 0 ? this_thread_poll_ns : poll_clock_ns();
+}
+
 }  // namespace brigade::runtime::detail

@@ -12,8 +12,12 @@ namespace brigade::runtime::detail {
 namespace {
 
 // How often a worker polls the driver without parking, so that timers still fire while every
-// worker is busy (Tokio: 61).
+// worker is busy (Tokio: 61)...
 constexpr std::uint32_t kEventInterval = 61;
+// ...but not more often than this: an epoll_wait costs a few microseconds, and 61 tiny tasks
+// (a fan-out of small computations) can take less than that. Readiness and timers wait this
+// much longer at most, against a timer resolution of a millisecond.
+constexpr std::uint64_t kMinDriverPollGapNs = 50'000;
 // How often a worker looks at the injection queue before its own queue, so that tasks woken from
 // outside are not starved by a worker whose local queue never empties (Tokio: 31).
 constexpr std::uint32_t kGlobalQueueInterval = 31;
@@ -108,7 +112,8 @@ void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
 
 void WorkStealingScheduler::push_local(Worker& worker, TaskHeader* task) noexcept {
   unref_chain(worker.local.push_back_or_overflow(task, inject_));
-  if (!worker.in_park) notify_parked();
+  // A lone worker is the one pushing: there is nobody to wake.
+  if (!worker.in_park && workers_.size() > 1) notify_parked();
 }
 
 void WorkStealingScheduler::push_inject(TaskHeader* task) noexcept {
@@ -151,7 +156,11 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
   auto busy_since = std::chrono::steady_clock::now();
   while (!should_stop(until)) {
     ++worker.tick;
-    if (worker.tick % kEventInterval == 0) worker.parker.poll_driver();
+    if (worker.tick % kEventInterval == 0 &&
+        clock_.elapsed_ns(worker.driver_polled_at, worker.last_poll_end) >= kMinDriverPollGapNs) {
+      worker.driver_polled_at = worker.last_poll_end;
+      worker.parker.poll_driver();
+    }
     TaskHeader* task = next_task(worker);
     if (task == nullptr) task = steal_work(worker);
     if (task != nullptr) {
@@ -256,12 +265,14 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
       break;
     }
   }
+  worker.last_poll_end = poll_start;
   worker.running_task = false;
 }
 
 void WorkStealingScheduler::start_poll(Worker& worker, std::int64_t now) noexcept {
   close_poll(worker, now);
   worker.poll_started_ns.store(now, std::memory_order_relaxed);
+  this_thread_poll_ns = now;
 }
 
 void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcept {
@@ -280,6 +291,7 @@ void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcep
 void WorkStealingScheduler::stop_polling(Worker& worker) noexcept {
   close_poll(worker, poll_clock_ns());
   worker.poll_started_ns.store(0, std::memory_order_relaxed);
+  this_thread_poll_ns = 0;
 }
 
 WorkStealingScheduler::PollProbe WorkStealingScheduler::poll_probe(

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "brigade/runtime/detail/task_header.hpp"
+#include "brigade/runtime/detail/tick_clock.hpp"
 #include "brigade/runtime/metrics.hpp"
 #include "driver.hpp"
 #include "duration_recorder.hpp"
@@ -17,7 +18,6 @@
 #include "local_queue.hpp"
 #include "owned_tasks.hpp"
 #include "parker.hpp"
-#include "tick_clock.hpp"
 
 namespace brigade::runtime::detail {
 
@@ -93,6 +93,10 @@ class WorkStealingScheduler final : public Scheduler {
     LocalQueue<TaskHeader> local;
     TaskHeader* lifo = nullptr;
     std::uint32_t tick = 0;
+    // TickClock readings: when the last run of a task ended, and when the worker last polled
+    // the driver between tasks (see kMinDriverPollGapNs).
+    std::uint64_t last_poll_end = 0;
+    std::uint64_t driver_polled_at = 0;
     std::uint64_t rng = 0;
     bool searching = false;
     bool running_task = false;

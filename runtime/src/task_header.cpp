@@ -49,9 +49,9 @@ TaskHeader::TaskHeader(const TaskVTable* vtable, Scheduler* scheduler,
       scheduler_(scheduler),
       id_(next_task_id.fetch_add(1, std::memory_order_relaxed)),
       spawned_at_(spawned_at),
-      // The coarse clock a poll reads anyway: about 5 ns, no system call. Modulo 2^32 ms, so an
-      // age is exact below 49.7 days.
-      spawned_ms_(static_cast<std::uint32_t>(poll_clock_ns() / 1'000'000)) {}
+      // The coarse clock, as the running poll read it when it started (a spawn inside a task
+      // reads none). Modulo 2^32 ms, so an age is exact below 49.7 days.
+      spawned_ms_(static_cast<std::uint32_t>(poll_or_clock_ns() / 1'000'000)) {}
 
 void TaskHeader::unref() noexcept {
   // acq_rel: the thread that frees the task must see every write made under other references.
