@@ -1,8 +1,11 @@
 #include "brigade/runtime/detail/frame_allocator.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace brigade::runtime::detail {
@@ -21,12 +24,20 @@ namespace {
 constexpr std::size_t kGranule = 16;
 constexpr std::size_t kSmallestBlock = kGranule + 8;
 constexpr std::size_t kClasses = 128;  // blocks up to 2 KiB are recycled
-// A thread keeps at most this many bytes of free blocks; beyond it they go back to malloc. A task
-// often ends on another worker than the one that made it, so one worker's cache takes in more
-// blocks than it hands out: a cap counted per class let that drift pin megabytes over hours of
-// load (the soak's slow growth); a cap on bytes is reached within the first minutes and holds.
-// It fits a batch of a thousand small tasks (cell and frame) spawned and joined at once.
+// A thread keeps at most this many bytes of free blocks; beyond it they go to the depot (below)
+// or back to malloc. A cap counted per class let a thread that frees more than it allocates pin
+// megabytes over hours of load (the soak's slow growth); a cap on bytes is reached within the
+// first minutes and holds.
 constexpr std::size_t kMaxCachedBytes = 512 * 1024;
+// A task often ends on another worker than the one that made it: one worker frees the frames the
+// other allocates, and each would go through malloc's slow paths (a free into another thread's
+// arena, an allocation with an empty per-thread cache). So blocks travel between threads in
+// batches, through a depot shared by all (the magazines and depot of Bonwick's slab allocator,
+// tcmalloc's transfer cache): a thread with a full cache hands a batch of the class it frees to
+// the depot, and a thread out of blocks of a class takes a batch from it before calling malloc.
+constexpr std::size_t kBatchBlocks = 32;
+// The depot's bound, whatever the classes: what it cannot take goes back to malloc.
+constexpr std::size_t kMaxDepotBytes = 1024 * 1024;
 
 std::size_t size_class_of(std::size_t size) noexcept {
   return size <= kSmallestBlock ? 0 : (size - kSmallestBlock + kGranule - 1) / kGranule;
@@ -36,9 +47,65 @@ std::size_t block_size_of(std::size_t size_class) noexcept {
   return kSmallestBlock + size_class * kGranule;
 }
 
+// A free block. In the depot, the first block of each batch also links the batches.
 struct FreeBlock {
   FreeBlock* next;
+  FreeBlock* next_batch;
 };
+static_assert(sizeof(FreeBlock) <= kSmallestBlock);
+
+void release_chain(FreeBlock* chain) noexcept {
+  while (chain != nullptr) ::operator delete(std::exchange(chain, chain->next));
+}
+
+class Depot {
+ public:
+  constexpr Depot() = default;
+  Depot(const Depot&) = delete;
+  Depot& operator=(const Depot&) = delete;
+
+  // Takes a chain of kBatchBlocks blocks of `size_class`; false when the depot is full.
+  bool put(std::size_t size_class, FreeBlock* batch) noexcept {
+    const std::size_t bytes = kBatchBlocks * block_size_of(size_class);
+    if (bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > kMaxDepotBytes) {
+      bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+      return false;
+    }
+    Shelf& shelf = shelves_[size_class];
+    std::lock_guard guard(shelf.lock);
+    batch->next_batch = shelf.batches;
+    shelf.batches = batch;
+    return true;
+  }
+
+  // A chain of kBatchBlocks blocks of `size_class`, or null.
+  FreeBlock* take(std::size_t size_class) noexcept {
+    Shelf& shelf = shelves_[size_class];
+    FreeBlock* batch = nullptr;
+    {
+      std::lock_guard guard(shelf.lock);
+      batch = shelf.batches;
+      if (batch == nullptr) return nullptr;
+      shelf.batches = batch->next_batch;
+    }
+    bytes_.fetch_sub(kBatchBlocks * block_size_of(size_class), std::memory_order_relaxed);
+    return batch;
+  }
+
+ private:
+  struct Shelf {
+    std::mutex lock;
+    FreeBlock* batches = nullptr;
+  };
+  std::array<Shelf, kClasses> shelves_;
+  std::atomic<std::size_t> bytes_{0};
+};
+
+// Constant-initialized and trivially destructible: ready before any thread allocates, and still
+// there for a thread that frees frames while static objects are destroyed at exit. What it holds
+// at exit stays the process's.
+constinit Depot depot;
+static_assert(std::is_trivially_destructible_v<Depot>);
 
 class FrameCache {
  public:
@@ -46,32 +113,54 @@ class FrameCache {
   FrameCache(const FrameCache&) = delete;
   FrameCache& operator=(const FrameCache&) = delete;
   ~FrameCache() {
-    for (FreeBlock* head : heads_) {
-      while (head != nullptr) ::operator delete(std::exchange(head, head->next));
-    }
+    for (Shelf& shelf : shelves_) release_chain(shelf.head);
   }
 
   // For a thread that frees frames but never makes them: a cache there would only fill.
   void disable() noexcept { enabled_ = false; }
 
   void* take(std::size_t size_class) noexcept {
-    FreeBlock* block = heads_[size_class];
-    if (block == nullptr) return nullptr;
-    heads_[size_class] = block->next;
+    Shelf& shelf = shelves_[size_class];
+    if (shelf.head == nullptr) {
+      shelf.head = depot.take(size_class);
+      if (shelf.head == nullptr) return nullptr;
+      shelf.count = kBatchBlocks;
+      cached_bytes_ += kBatchBlocks * block_size_of(size_class);
+    }
+    FreeBlock* block = shelf.head;
+    shelf.head = block->next;
+    --shelf.count;
     cached_bytes_ -= block_size_of(size_class);
     return block;
   }
 
   bool give(void* memory, std::size_t size_class) noexcept {
     const std::size_t size = block_size_of(size_class);
-    if (!enabled_ || cached_bytes_ + size > kMaxCachedBytes) return false;
-    heads_[size_class] = ::new (memory) FreeBlock{heads_[size_class]};
+    if (!enabled_) return false;
+    Shelf& shelf = shelves_[size_class];
+    if (cached_bytes_ + size > kMaxCachedBytes) {
+      // Full: a batch of this class makes room by moving to the depot; without one, the block
+      // goes back to malloc.
+      if (shelf.count < kBatchBlocks) return false;
+      FreeBlock* last = shelf.head;
+      for (std::size_t i = 1; i < kBatchBlocks; ++i) last = last->next;
+      FreeBlock* batch = std::exchange(shelf.head, std::exchange(last->next, nullptr));
+      shelf.count -= kBatchBlocks;
+      cached_bytes_ -= kBatchBlocks * size;
+      if (!depot.put(size_class, batch)) release_chain(batch);
+    }
+    shelf.head = ::new (memory) FreeBlock{shelf.head, nullptr};
+    ++shelf.count;
     cached_bytes_ += size;
     return true;
   }
 
  private:
-  std::array<FreeBlock*, kClasses> heads_{};
+  struct Shelf {
+    FreeBlock* head = nullptr;
+    std::size_t count = 0;
+  };
+  std::array<Shelf, kClasses> shelves_{};
   std::size_t cached_bytes_ = 0;
   bool enabled_ = true;
 };
