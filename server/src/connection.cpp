@@ -16,6 +16,7 @@
 
 #include "body_budget.hpp"
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/detail/tick_clock.hpp"
 #include "brigade/runtime/select.hpp"
 #include "brigade/runtime/task_annotation.hpp"
 #include "brigade/runtime/timeout.hpp"
@@ -170,7 +171,9 @@ class BusyConnection {
   bool in_body_ = false;          // the current request's header section is complete
   Clock::time_point read_at_{};   // when the last read returned (coarse clock)
   Clock::time_point deadline_{};  // of the current phase: header section, then body
-  Clock::time_point started_{};   // first byte of the current request, for the observer
+  // The current request's first byte, for the observer, in TickClock ticks: the cycle counter,
+  // 17 to 23 ns a read on this project's machine against 40 to 55 ns for steady_clock.
+  std::uint64_t started_ = 0;
   std::size_t request_bytes_ = 0;
   BodyReservation body_share_;  // the current request's share of the server's body budget
 };
@@ -317,7 +320,7 @@ void BusyConnection<Transport>::start_message() noexcept {
   request_bytes_ = 0;
   in_body_ = false;
   deadline_ = coarse_now() + core_.options.header_timeout;
-  if (core_.observer != nullptr) started_ = Clock::now();
+  if (core_.observer != nullptr) started_ = runtime::detail::TickClock::get().now();
 }
 
 template <class Transport>
@@ -579,12 +582,14 @@ template <class Transport>
 void BusyConnection<Transport>::observe(const Request& request, int status,
                                         std::size_t response_bytes, std::size_t body_bytes) const {
   if (core_.observer == nullptr) return;
-  core_.observer->on_request(request, {.status = status,
-                                       .request_bytes = request_bytes_,
-                                       .response_bytes = response_bytes,
-                                       .response_body_bytes = body_bytes,
-                                       .duration = Clock::now() - started_,
-                                       .peer = &peer_});
+  const runtime::detail::TickClock& clock = runtime::detail::TickClock::get();
+  core_.observer->on_request(
+      request, {.status = status,
+                .request_bytes = request_bytes_,
+                .response_bytes = response_bytes,
+                .response_body_bytes = body_bytes,
+                .duration = std::chrono::nanoseconds(clock.elapsed_ns(started_, clock.now())),
+                .peer = &peer_});
 }
 
 template <class Transport>

@@ -11,7 +11,8 @@
 namespace brigade::runtime::detail {
 
 // The clock of the scheduling-latency histograms: three reads per task run (when it is made
-// runnable, when its poll starts, when the poll returns), so it has to be cheap and fine.
+// runnable, when its poll starts, when the poll returns), so it has to be cheap and fine. The
+// server times each request with it too (two reads a request).
 //
 // On x86-64 with an invariant TSC (CPUID 0x80000007, EDX bit 8: constant rate, never stops) it
 // is `rdtsc`, converted to nanoseconds with a rate measured against steady_clock once per
