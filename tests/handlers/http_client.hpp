@@ -12,7 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,10 +39,10 @@ class Client {
 
   // Sends one request and reads its response; throws boost::system::system_error on failure.
   Response request(http::verb method, std::string_view target, std::string body = {},
-                   std::optional<std::string> content_type = std::nullopt) {
+                   std::string_view content_type = {}) {
     http::request<http::string_body> request{method, target, 11};
     request.set(http::field::host, "127.0.0.1");
-    if (content_type) request.set(http::field::content_type, *content_type);
+    if (!content_type.empty()) request.set(http::field::content_type, content_type);
     if (!body.empty() || method == http::verb::post) {
       request.body() = std::move(body);
       request.prepare_payload();

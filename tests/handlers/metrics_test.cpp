@@ -355,6 +355,39 @@ TEST(Metrics, RequestsCountUnderTheRoutePatternNotTheRawPath) {
   }
 }
 
+// Each worker counts into a stripe of its own; a scrape adds them up. Many clients at once keep
+// both workers answering, and every answer is counted exactly once.
+TEST(Metrics, RequestsAnsweredByEveryWorkerAddUpExactly) {
+  Server server;  // two workers
+  constexpr int kClients = 8;
+  constexpr int kRequestsEach = 50;
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&server, &answered] {
+      Client client(server.port());
+      for (int n = 0; n < kRequestsEach; ++n) {
+        if (client.get("/json").result_int() == 200) ++answered;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  ASSERT_EQ(answered.load(), kClients * kRequestsEach);
+
+  const Exposition scrape = server.scrape();
+  EXPECT_EQ(scrape.value("brigade_http_requests_total",
+                         {{"method", "GET"}, {"route", "/json"}, {"code", "200"}}),
+            kClients * kRequestsEach);
+  EXPECT_EQ(scrape.value("brigade_http_request_duration_seconds_count",
+                         {{"method", "GET"}, {"route", "/json"}}),
+            kClients * kRequestsEach);
+  // Both workers ran tasks meanwhile (polls also count the accept loop, so this is a floor).
+  for (const char* worker : {"0", "1"}) {
+    EXPECT_GT(scrape.value("brigade_runtime_polls_total", {{"worker", worker}}), 0)
+        << "worker " << worker;
+  }
+}
+
 TEST(Metrics, UnknownMethodsShareOneLabelValue) {
   Server server;
   Client client(server.port());

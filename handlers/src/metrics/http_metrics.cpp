@@ -1,6 +1,7 @@
 #include "metrics/http_metrics.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <string>
 #include <utility>
@@ -29,6 +30,37 @@ std::size_t method_slot(std::string_view method) noexcept {
   return static_cast<std::size_t>(known - kMethods.begin());
 }
 
+// A number for the calling thread, the lowest no other live thread holds, kept until it exits.
+// The threads that count requests are the workers, so with a stripe per worker each gets a stripe
+// of its own, however many threads came and went before (numbering threads in the order they
+// first counted would let a short-lived one push two workers onto the same stripe). Beyond
+// kThreadSlots live threads, the rest share the last number.
+constexpr std::size_t kThreadSlots = 1024;
+// Trivially destructible: a thread that exits while statics are destroyed can still give its
+// slot back.
+constinit std::array<std::atomic<bool>, kThreadSlots> thread_slot_taken{};
+
+class ThreadSlot {
+ public:
+  ThreadSlot() noexcept {
+    while (index_ < kThreadSlots && thread_slot_taken[index_].exchange(true)) ++index_;
+  }
+  ThreadSlot(const ThreadSlot&) = delete;
+  ThreadSlot& operator=(const ThreadSlot&) = delete;
+  ~ThreadSlot() {
+    if (index_ < kThreadSlots) thread_slot_taken[index_].store(false);
+  }
+  std::size_t index() const noexcept { return index_; }
+
+ private:
+  std::size_t index_ = 0;
+};
+
+std::size_t thread_slot() noexcept {
+  thread_local const ThreadSlot slot;
+  return slot.index();
+}
+
 std::uint64_t load(const std::atomic<std::uint64_t>& counter) noexcept {
   return counter.load(std::memory_order_relaxed);
 }
@@ -52,7 +84,7 @@ prometheus::MetricFamily counter_by_label(std::string name, std::string help,
 
 }  // namespace
 
-HttpMetrics::HttpMetrics(const std::vector<std::string_view>& patterns)
+HttpMetrics::HttpMetrics(const std::vector<std::string_view>& patterns, std::size_t threads)
     : routes_(patterns.begin(), patterns.end()) {
   routes_.emplace_back("unmatched");
 
@@ -70,10 +102,26 @@ HttpMetrics::HttpMetrics(const std::vector<std::string_view>& patterns)
   codes_.emplace_back("other");
 
   const std::size_t series = kMethods.size() * routes_.size();
-  requests_ = std::vector<Counter>(series * codes_.size());
-  buckets_ = std::vector<Counter>(series * kBuckets);
-  duration_sum_ns_ = std::vector<Counter>(series);
+  const std::size_t stripes = std::bit_ceil(std::max<std::size_t>(threads, 1));
+  stripes_ = std::make_unique<Stripe[]>(stripes);
+  stripe_mask_ = stripes - 1;
+  for (std::size_t i = 0; i < stripes; ++i) {
+    stripes_[i].requests = std::vector<Counter>(series * codes_.size());
+    stripes_[i].buckets = std::vector<Counter>(series * kBuckets);
+    stripes_[i].duration_sum_ns = std::vector<Counter>(series);
+  }
   cancelled_ = std::vector<Counter>(routes_.size());
+}
+
+HttpMetrics::Stripe& HttpMetrics::this_thread_stripe() noexcept {
+  return stripes_[thread_slot() & stripe_mask_];
+}
+
+template <class Read>
+std::uint64_t HttpMetrics::sum_over_stripes(Read read) const noexcept {
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i <= stripe_mask_; ++i) sum += load(read(stripes_[i]));
+  return sum;
 }
 
 std::size_t HttpMetrics::route_slot(const server::Request& request) const noexcept {
@@ -93,17 +141,18 @@ std::size_t HttpMetrics::code_slot(int status) const noexcept {
 void HttpMetrics::on_request(const server::Request& request, const server::Exchange& exchange) {
   const std::chrono::nanoseconds duration = exchange.duration;
   const std::size_t series = series_of(request);
-  add(requests_[series * codes_.size() + code_slot(exchange.status)], 1);
+  Stripe& stripe = this_thread_stripe();
+  add(stripe.requests[series * codes_.size() + code_slot(exchange.status)], 1);
 
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(kDurationBounds.begin(), kDurationBounds.end(), duration) -
       kDurationBounds.begin());
-  add(buckets_[series * kBuckets + bucket], 1);
-  add(duration_sum_ns_[series],
+  add(stripe.buckets[series * kBuckets + bucket], 1);
+  add(stripe.duration_sum_ns[series],
       static_cast<std::uint64_t>(std::max(duration.count(), std::chrono::nanoseconds::rep{0})));
 
-  add(request_bytes_, exchange.request_bytes);
-  add(response_bytes_, exchange.response_bytes);
+  add(stripe.request_bytes, exchange.request_bytes);
+  add(stripe.response_bytes, exchange.response_bytes);
 }
 
 void HttpMetrics::on_request_cancelled(const server::Request& request) {
@@ -142,7 +191,9 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
       const ClientMetric::Label route_label{"route", routes_[route]};
 
       for (std::size_t code = 0; code < codes_.size(); ++code) {
-        const std::uint64_t count = load(requests_[series * codes_.size() + code]);
+        const std::size_t slot = series * codes_.size() + code;
+        const std::uint64_t count = sum_over_stripes(
+            [slot](const Stripe& s) -> const Counter& { return s.requests[slot]; });
         if (count == 0) continue;
         add_sample(requests, static_cast<double>(count),
                    {method_label, route_label, {"code", codes_[code]}});
@@ -151,7 +202,9 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
       ClientMetric metric;
       std::uint64_t cumulative = 0;
       for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
-        cumulative += load(buckets_[series * kBuckets + bucket]);
+        const std::size_t slot = series * kBuckets + bucket;
+        cumulative +=
+            sum_over_stripes([slot](const Stripe& s) -> const Counter& { return s.buckets[slot]; });
         const double bound = bucket < kDurationBounds.size()
                                  ? std::chrono::duration<double>(kDurationBounds[bucket]).count()
                                  : std::numeric_limits<double>::infinity();
@@ -160,9 +213,10 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
       if (cumulative == 0) continue;
       // The count is the buckets' total, so a scrape racing a request stays self-consistent.
       metric.histogram.sample_count = cumulative;
+      const std::uint64_t sum_ns = sum_over_stripes(
+          [series](const Stripe& s) -> const Counter& { return s.duration_sum_ns[series]; });
       metric.histogram.sample_sum =
-          std::chrono::duration<double>(std::chrono::nanoseconds(load(duration_sum_ns_[series])))
-              .count();
+          std::chrono::duration<double>(std::chrono::nanoseconds(sum_ns)).count();
       metric.label = {method_label, route_label};
       durations.metric.push_back(std::move(metric));
     }
@@ -187,18 +241,22 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
   families.push_back(single("brigade_http_connections_total",
                             "Connections accepted and served since the start.", MetricType::Counter,
                             static_cast<double>(load(connections_total_))));
-  families.push_back(single("brigade_http_request_bytes_total",
-                            "Bytes of request heads and bodies received.", MetricType::Counter,
-                            static_cast<double>(load(request_bytes_))));
+  families.push_back(single(
+      "brigade_http_request_bytes_total", "Bytes of request heads and bodies received.",
+      MetricType::Counter,
+      static_cast<double>(
+          sum_over_stripes([](const Stripe& s) -> const Counter& { return s.request_bytes; }))));
   families.push_back(counter_by_label("brigade_http_connections_rejected_total",
                                       "Connections closed without being served, by reason.",
                                       "reason", kRejectReasons, rejected_));
   families.push_back(counter_by_label("brigade_http_timeouts_total",
                                       "Connections closed because a deadline passed, by phase.",
                                       "phase", kTimeoutPhases, timeouts_));
-  families.push_back(single("brigade_http_response_bytes_total",
-                            "Bytes of response heads and bodies sent.", MetricType::Counter,
-                            static_cast<double>(load(response_bytes_))));
+  families.push_back(single(
+      "brigade_http_response_bytes_total", "Bytes of response heads and bodies sent.",
+      MetricType::Counter,
+      static_cast<double>(
+          sum_over_stripes([](const Stripe& s) -> const Counter& { return s.response_bytes; }))));
   return families;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,13 +23,19 @@ namespace brigade::handlers::detail {
 // created at start: no map lookup, no lock, no allocation. (prometheus::Histogram takes a mutex
 // per observation, hence plain atomics here and MetricFamily values built at scrape time.)
 //
+// The per-request counters come in stripes, one per worker: each thread adds to its own, and a
+// scrape adds the stripes up. With one shared set, two workers answering the same route passed
+// the same cache lines back and forth on every request (metrics_bench: 34 ns of CPU a request
+// on one thread, 278 to 402 ns on each of two at once; 34 with a stripe each).
+//
 // Label values are bounded: methods outside the list count as "other", paths no route matches
 // as route="unmatched", status codes the server has no reason phrase for as code="other".
 // A series appears in the scrape once it has counted something.
 class HttpMetrics final : public server::RequestObserver, public prometheus::Collectable {
  public:
-  // `patterns`: Router::patterns(), whose positions are the requests' route_index.
-  explicit HttpMetrics(const std::vector<std::string_view>& patterns);
+  // `patterns`: Router::patterns(), whose positions are the requests' route_index. `threads`:
+  // how many threads count requests at once (the runtime's workers); more share stripes.
+  explicit HttpMetrics(const std::vector<std::string_view>& patterns, std::size_t threads = 1);
 
   void on_request(const server::Request& request, const server::Exchange& exchange) override;
   void on_request_cancelled(const server::Request& request) override;
@@ -66,16 +73,25 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
   std::vector<std::string> codes_;   // the label of each code slot; the last is "other"
   std::array<std::uint16_t, kMaxStatus + 1> slot_of_status_{};
 
-  // Flat arrays indexed by series (times the code slots, or the buckets).
-  std::vector<Counter> requests_;         // series * codes_.size() + code slot
-  std::vector<Counter> buckets_;          // series * kBuckets + bucket; not cumulative
-  std::vector<Counter> duration_sum_ns_;  // series
-  std::vector<Counter> cancelled_;        // route slot
+  // What on_request counts, for the threads that add to this stripe. Flat arrays indexed by
+  // series (times the code slots, or the buckets).
+  struct alignas(64) Stripe {
+    std::vector<Counter> requests;         // series * codes_.size() + code slot
+    std::vector<Counter> buckets;          // series * kBuckets + bucket; not cumulative
+    std::vector<Counter> duration_sum_ns;  // series
+    Counter request_bytes{0};
+    Counter response_bytes{0};
+  };
+  Stripe& this_thread_stripe() noexcept;
+  template <class Read>
+  std::uint64_t sum_over_stripes(Read read) const noexcept;
 
+  std::unique_ptr<Stripe[]> stripes_;
+  std::size_t stripe_mask_ = 0;  // stripes: a power of two, this plus one
+
+  std::vector<Counter> cancelled_;  // route slot
   Counter connections_total_{0};
   std::atomic<std::int64_t> connections_active_{0};
-  Counter request_bytes_{0};
-  Counter response_bytes_{0};
   // Indexed by RejectReason and TimeoutPhase.
   std::array<Counter, 3> rejected_{};
   std::array<Counter, 4> timeouts_{};

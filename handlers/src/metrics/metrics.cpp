@@ -55,13 +55,13 @@ class AccessLogCollector final : public prometheus::Collectable {
 
 }  // namespace
 
-Metrics::Metrics(runtime::Handle runtime) {
+Metrics::Metrics(runtime::Handle runtime) : workers_(runtime.metrics().workers) {
   collectables_.push_back(std::make_shared<detail::RuntimeCollector>(std::move(runtime)));
   collectables_.push_back(std::make_shared<detail::ProcessCollector>());
 }
 
 std::shared_ptr<server::RequestObserver> Metrics::observe_http(const server::Router& router) {
-  auto http = std::make_shared<detail::HttpMetrics>(router.patterns());
+  auto http = std::make_shared<detail::HttpMetrics>(router.patterns(), workers_);
   collectables_.push_back(http);
   return http;
 }

@@ -47,6 +47,7 @@ class Metrics {
   std::string scrape() const;
 
  private:
+  std::size_t workers_;  // the runtime's: the HTTP counters keep a stripe for each
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables_;
 };
 
