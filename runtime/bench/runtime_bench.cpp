@@ -39,9 +39,25 @@ rt::Task<void> spawn_join_loop(benchmark::State* state) {
   state->SetItemsProcessed(state->iterations() * kBatch);
 }
 
+// How the tasks were shared out, per task: on two workers the time depends on it (a task run
+// on the worker that did not spawn it is memory the other core wrote last) and varies with it.
+void report_sharing(benchmark::State& state, const rt::Runtime& runtime) {
+  const rt::RuntimeMetrics metrics = runtime.metrics();
+  std::uint64_t steals = 0;
+  std::uint64_t parks = 0;
+  for (const rt::WorkerMetrics& worker : metrics.worker) {
+    steals += worker.steals;
+    parks += worker.parks;
+  }
+  const auto tasks = static_cast<double>(metrics.tasks_spawned);
+  state.counters["stolen_per_task"] = static_cast<double>(steals) / tasks;
+  state.counters["parks_per_1k_tasks"] = 1000.0 * static_cast<double>(parks) / tasks;
+}
+
 void BM_spawn_join(benchmark::State& state) {
   auto runtime = make_runtime(state);
   runtime.block_on(spawn_join_loop(&state));
+  report_sharing(state, runtime);
 }
 
 // The same with spawn(fn): the task's cell and its frame are one allocation.
