@@ -47,7 +47,8 @@ std::size_t block_size_of(std::size_t size_class) noexcept {
   return kSmallestBlock + size_class * kGranule;
 }
 
-// A free block. In the depot, the first block of each batch also links the batches.
+// A free block. In the depot, the first block of each batch also links the batches (a cache's
+// own lists leave that word as it is: an allocation or free pays for one store, not two).
 struct FreeBlock {
   FreeBlock* next;
   FreeBlock* next_batch;
@@ -113,23 +114,17 @@ class FrameCache {
   FrameCache(const FrameCache&) = delete;
   FrameCache& operator=(const FrameCache&) = delete;
   ~FrameCache() {
-    for (Shelf& shelf : shelves_) release_chain(shelf.head);
+    for (FreeBlock* head : heads_) release_chain(head);
   }
 
   // For a thread that frees frames but never makes them: a cache there would only fill.
   void disable() noexcept { enabled_ = false; }
 
   void* take(std::size_t size_class) noexcept {
-    Shelf& shelf = shelves_[size_class];
-    if (shelf.head == nullptr) {
-      shelf.head = depot.take(size_class);
-      if (shelf.head == nullptr) return nullptr;
-      shelf.count = kBatchBlocks;
-      cached_bytes_ += kBatchBlocks * block_size_of(size_class);
-    }
-    FreeBlock* block = shelf.head;
-    shelf.head = block->next;
-    --shelf.count;
+    FreeBlock*& head = heads_[size_class];
+    if (head == nullptr && !refill(head, size_class)) return nullptr;
+    FreeBlock* block = head;
+    head = block->next;
     cached_bytes_ -= block_size_of(size_class);
     return block;
   }
@@ -137,30 +132,41 @@ class FrameCache {
   bool give(void* memory, std::size_t size_class) noexcept {
     const std::size_t size = block_size_of(size_class);
     if (!enabled_) return false;
-    Shelf& shelf = shelves_[size_class];
-    if (cached_bytes_ + size > kMaxCachedBytes) {
-      // Full: a batch of this class makes room by moving to the depot; without one, the block
-      // goes back to malloc.
-      if (shelf.count < kBatchBlocks) return false;
-      FreeBlock* last = shelf.head;
-      for (std::size_t i = 1; i < kBatchBlocks; ++i) last = last->next;
-      FreeBlock* batch = std::exchange(shelf.head, std::exchange(last->next, nullptr));
-      shelf.count -= kBatchBlocks;
-      cached_bytes_ -= kBatchBlocks * size;
-      if (!depot.put(size_class, batch)) release_chain(batch);
-    }
-    shelf.head = ::new (memory) FreeBlock{shelf.head, nullptr};
-    ++shelf.count;
+    FreeBlock*& head = heads_[size_class];
+    // Full: a batch of this class makes room by moving to the depot; without one, the block goes
+    // back to malloc.
+    if (cached_bytes_ + size > kMaxCachedBytes && !spill_batch(head, size_class)) return false;
+    FreeBlock* block = ::new (memory) FreeBlock;
+    block->next = head;
+    head = block;
     cached_bytes_ += size;
     return true;
   }
 
  private:
-  struct Shelf {
-    FreeBlock* head = nullptr;
-    std::size_t count = 0;
-  };
-  std::array<Shelf, kClasses> shelves_{};
+  // Takes a batch of `size_class` from the depot into the empty list `head`; false if it has none.
+  // Out of line, like spill_batch: inlined, their calls would make every allocation and free save
+  // and restore registers that only they need.
+  [[gnu::noinline]] bool refill(FreeBlock*& head, std::size_t size_class) noexcept {
+    head = depot.take(size_class);
+    if (head == nullptr) return false;
+    cached_bytes_ += kBatchBlocks * block_size_of(size_class);
+    return true;
+  }
+
+  // Moves the newest kBatchBlocks blocks of `head`'s list to the depot (or to malloc, if the depot
+  // is full); false if the list is shorter. Only a full cache does this, so the walk is rare.
+  [[gnu::noinline]] bool spill_batch(FreeBlock*& head, std::size_t size_class) noexcept {
+    FreeBlock* last = head;
+    for (std::size_t i = 1; i < kBatchBlocks && last != nullptr; ++i) last = last->next;
+    if (last == nullptr) return false;
+    FreeBlock* batch = std::exchange(head, std::exchange(last->next, nullptr));
+    cached_bytes_ -= kBatchBlocks * block_size_of(size_class);
+    if (!depot.put(size_class, batch)) release_chain(batch);
+    return true;
+  }
+
+  std::array<FreeBlock*, kClasses> heads_{};
   std::size_t cached_bytes_ = 0;
   bool enabled_ = true;
 };
