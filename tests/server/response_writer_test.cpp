@@ -160,6 +160,24 @@ TEST(ResponseWriter, FieldsThatWouldSplitTheResponseAreDropped) {
             "Content-Length: 0\r\n\r\n");
 }
 
+// Every byte at every place of a value long enough to take the word-at-a-time path: a control
+// other than HTAB, or DEL, drops the field; anything else (obs-text included) goes out.
+TEST(ResponseWriter, EveryForbiddenByteDropsAFieldWhereverItIs) {
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool allowed = byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string value(19, 'v');
+      value[at] = c;
+      Response r;
+      r.headers.add("X-Probe", value);
+      const std::string out = written(r, without_date());
+      EXPECT_EQ(out.find("X-Probe: ") != std::string::npos, allowed)
+          << "byte " << byte << " at " << at;
+    }
+  }
+}
+
 TEST(ResponseWriter, UnknownAndInvalidStatuses) {
   EXPECT_EQ(written(with_status(299), without_date()).rfind("HTTP/1.1 299 \r\n", 0), 0u);
   EXPECT_EQ(
