@@ -87,7 +87,8 @@ LOADTEST_PACKAGES=(
 # from the crate sources Debian ships (/usr/share/cargo/registry; cargo and rustc are added below
 # unless the machine has its own); python3 for the connection-holding probe and the report;
 # taskset (util-linux) pins server and client; perf (linux-perf) counts the server's system
-# calls per request (bench/run syscalls); openssl's `speed` times SHA-256 (handlers/README.md).
+# calls per request (bench/run syscalls); openssl's `speed` times SHA-256 (handlers/README.md);
+# valgrind counts instructions per request (bench/instructions).
 BENCH_PACKAGES=(
   nginx
   librust-tokio-dev
@@ -98,6 +99,7 @@ BENCH_PACKAGES=(
   wrk
   curl
   linux-perf
+  valgrind
   openssl
 )
 

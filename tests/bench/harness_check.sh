@@ -103,6 +103,27 @@ check "summary: sleepers from peak RSS and memory_bench" in_summary "| sleeping 
 # brigade ÷ tokio per repetition: 0.5, 0.6, 0.6 -> 0.60.
 check "summary: spawn + join beside Tokio" in_summary "| 1 | 100.0 | 200.0 | 0.60 |"
 
+# --- bench/instructions: arguments, and callgrind_summary.py on a hand-made dump -----------------
+check "bench/instructions parses" bash -n "$bench/instructions"
+check "bench/instructions --help" bash -c "'$bench/instructions' --help | grep -q 'Usage: bench/instructions'"
+check "bench/instructions refuses an unknown mode" bash -c "! '$bench/instructions' --mode fastest 2>/dev/null"
+# alpha runs 1,000 instructions itself and calls beta, which runs 500 (named once, then by id).
+cat >"$work/callgrind.out" <<'DUMP'
+events: Ir
+fn=(1) alpha
+0 1000
+cfn=(2) beta
+calls=1 0
+0 500
+fn=(2)
+0 500
+DUMP
+callgrind=$(python3 "$bench/callgrind_summary.py" "$work/callgrind.out" 10)
+in_callgrind() { grep -qF -- "$1" <<<"$callgrind"; }
+check "callgrind summary: instructions per request" in_callgrind "instructions per request: 150"
+check "callgrind summary: a function's own instructions, not its callee's" in_callgrind "     100.0   66.7%  alpha"
+check "callgrind summary: a function named by id" in_callgrind "      50.0   33.3%  beta"
+
 if ((${#missing[@]} > 0)); then
   finish
   echo "skipped: ${missing[*]} not installed (deploy/install-deps.sh bench installs them)"
