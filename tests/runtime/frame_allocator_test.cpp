@@ -54,7 +54,10 @@ TEST(FrameAllocator, AThreadKeepsAFixedNumberOfBytesOfFreeFramesWhateverTheirSiz
     kept_by_thread = live_heap_bytes.load() - before;
   }).join();
   const std::ptrdiff_t kept_after_exit = live_heap_bytes.load() - before;
-  EXPECT_GE(kept_by_thread, kThreadCacheLimit / 2);  // it does cache
+  // It does cache (under AddressSanitizer every frame goes to malloc).
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_GE(kept_by_thread, kThreadCacheLimit / 2);
+#endif
   EXPECT_LE(kept_by_thread, kThreadCacheLimit + kDepotLimit + kSlack);
   EXPECT_GE(kept_after_exit, 0);
   EXPECT_LE(kept_after_exit, kDepotLimit + kSlack);  // its own cache went with it
