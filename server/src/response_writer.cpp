@@ -43,10 +43,9 @@ bool all_of_class(std::string_view s, CharClass cls) noexcept {
 }
 
 // What a field value may not hold: a control other than HTAB (0x00-0x08, 0x0A-0x1F), or DEL.
-// Eight bytes at a time: a word with no byte below 0x20 and none equal to 0x7F is fine as it is;
-// one with such a byte (an HTAB, say) is looked at byte by byte. The tests for "some byte is
-// below n" and "some byte is zero" are exact: no false negative, and any false alarm only costs
-// the byte-by-byte look.
+// Eight bytes at a time: the two word tests ("some byte is below 0x20", "some byte is 0x7F") miss
+// none, so a word that passes both is fine as it is; one that fails is looked at byte by byte,
+// since the byte below 0x20 may be an HTAB, which is allowed.
 bool is_field_value(std::string_view value) noexcept {
   constexpr std::uint64_t kOnes = 0x0101010101010101;
   constexpr std::uint64_t kHighBits = 0x8080808080808080;

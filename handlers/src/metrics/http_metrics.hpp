@@ -35,7 +35,7 @@ class HttpMetrics final : public server::RequestObserver, public prometheus::Col
  public:
   // `patterns`: Router::patterns(), whose positions are the requests' route_index. `threads`:
   // how many threads count requests at once (the runtime's workers); more share stripes.
-  explicit HttpMetrics(const std::vector<std::string_view>& patterns, std::size_t threads = 1);
+  explicit HttpMetrics(const std::vector<std::string_view>& patterns, std::size_t threads);
 
   void on_request(const server::Request& request, const server::Exchange& exchange) override;
   void on_request_cancelled(const server::Request& request) override;
