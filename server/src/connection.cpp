@@ -389,12 +389,14 @@ runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
   // The connection survives a failing handler; the observer hears why it failed.
   std::optional<std::string> failure;
   try {
-    if (watch) {
+    runtime::Task<Response> work = handler(request);
+    // Most handlers answer without waiting: the client is watched only once the handler waits.
+    if (watch && !work.start()) {
       auto first =
-          co_await runtime::select(handler(request), peer_gone(stream_, history_.pipelining));
+          co_await runtime::select(std::move(work), peer_gone(stream_, history_.pipelining));
       if (first.index() == 0) response = std::get<0>(std::move(first));
     } else {
-      response = co_await handler(request);
+      response = co_await std::move(work);
     }
   } catch (const std::exception& error) {
     failure = error.what();

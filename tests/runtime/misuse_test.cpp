@@ -45,6 +45,23 @@ TEST_F(MisuseDeathTest, HandleCurrentWithNoRuntime) {
   EXPECT_DEATH(static_cast<void>(rt::Handle::current()), "no runtime on this thread");
 }
 
+rt::Task<int> wait_for(rt::oneshot::Receiver<int> go);
+
+// Its wait is registered with the task that started it: run elsewhere, its wake-up would resume
+// it under the wrong task.
+rt::Task<void> spawn_a_started_task() {
+  auto [tx, rx] = rt::oneshot::channel<int>();
+  auto task = wait_for(std::move(rx));
+  static_cast<void>(task.start());
+  static_cast<void>(rt::spawn(std::move(task)));
+  co_return;
+}
+
+TEST_F(MisuseDeathTest, SpawnOfAStartedTask) {
+  EXPECT_DEATH(rt::Builder::current_thread().build().block_on(spawn_a_started_task()),
+               "spawn of a started Task");
+}
+
 rt::Task<int> wait_for(rt::oneshot::Receiver<int> go) {
   auto got = co_await go;
   co_return got ? *got : -1;

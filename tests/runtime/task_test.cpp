@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "brigade/runtime/runtime.hpp"
+#include "brigade/runtime/select.hpp"
+#include "brigade/runtime/sync/oneshot.hpp"
 #include "brigade/runtime/time.hpp"
 
 namespace rt = brigade::runtime;
@@ -204,6 +206,83 @@ TEST_P(TaskTest, AwaitingTasksThatFinishAtOnceInALoopDoesNotGrowTheStack) {
   auto runtime = make();
   constexpr int kCount = 1'000'000;
   EXPECT_EQ(runtime.block_on(sum_of_ready_tasks(kCount)), 42L * kCount);
+}
+
+// --- Task::start ---------------------------------------------------------------------------------
+
+rt::Task<int> counted_answer(int& runs) {
+  ++runs;
+  co_return 42;
+}
+
+rt::Task<int> counted_wait(int& runs, rt::oneshot::Receiver<int> value) {
+  ++runs;
+  auto got = co_await value;
+  co_return got ? *got : -1;
+}
+
+rt::Task<int> start_then_await_finished(int& runs) {
+  auto task = counted_answer(runs);
+  const bool finished = task.start();
+  const int value = co_await std::move(task);
+  co_return finished ? value : -1;
+}
+
+TEST_P(TaskTest, StartedTaskThatFinishedGivesItsValueWithoutRunningAgain) {
+  auto runtime = make();
+  int runs = 0;
+  EXPECT_EQ(runtime.block_on(start_then_await_finished(runs)), 42);
+  EXPECT_EQ(runs, 1);
+}
+
+// The sender is dropped only after the task has started and waits: awaiting goes on from there.
+rt::Task<int> start_then_await_waiting(int& runs) {
+  auto [tx, rx] = rt::oneshot::channel<int>();
+  auto task = counted_wait(runs, std::move(rx));
+  if (task.start()) co_return -2;
+  auto sender = rt::spawn(
+      [](rt::oneshot::Sender<int> out) -> rt::Task<void> {
+        co_await rt::yield_now();
+        static_cast<void>(out.send(7));
+      },
+      std::move(tx));
+  const int value = co_await std::move(task);
+  co_await sender;
+  co_return value;
+}
+
+TEST_P(TaskTest, StartedTaskThatWaitsIsAwaitedFromWhereItStands) {
+  auto runtime = make();
+  int runs = 0;
+  EXPECT_EQ(runtime.block_on(start_then_await_waiting(runs)), 7);
+  EXPECT_EQ(runs, 1);
+}
+
+rt::Task<int> wait_holding(rt::oneshot::Receiver<int> value, std::atomic<bool>* destroyed) {
+  SetOnDestroy guard{destroyed};
+  auto got = co_await value;
+  co_return got ? *got : -1;
+}
+
+// A started task that waits can race in a select: it wins when woken first, and is cancelled
+// (its frame destroyed) when the other operand wins.
+rt::Task<int> started_in_select(bool let_it_win, std::atomic<bool>* destroyed) {
+  auto [tx, rx] = rt::oneshot::channel<int>();
+  auto task = wait_holding(std::move(rx), destroyed);
+  if (task.start()) co_return -2;
+  if (let_it_win) static_cast<void>(tx.send(5));
+  auto first = co_await rt::select(std::move(task), rt::sleep(let_it_win ? 1h : 1ms));
+  co_return first.index() == 0 ? std::get<0>(first) : 0;
+}
+
+TEST_P(TaskTest, StartedTaskRacesInASelect) {
+  auto runtime = make();
+  std::atomic<bool> destroyed{false};
+  EXPECT_EQ(runtime.block_on(started_in_select(true, &destroyed)), 5);
+  EXPECT_TRUE(destroyed.load());
+  destroyed = false;
+  EXPECT_EQ(runtime.block_on(started_in_select(false, &destroyed)), 0);
+  EXPECT_TRUE(destroyed.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(Flavors, TaskTest, ::testing::Values(true, false),

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "brigade/runtime/detail/frame_room.hpp"
+#include "brigade/runtime/detail/misuse.hpp"
 
 namespace brigade::runtime {
 
@@ -44,6 +45,8 @@ class TaskPromiseBase {
 
   // Set once the task has suspended for the first time under its awaiter (see Task::Awaiter).
   std::coroutine_handle<> continuation;
+  // Task::start() ran it: awaiting it must not resume it from the top.
+  bool started = false;
 };
 
 template <class T>
@@ -108,6 +111,18 @@ class [[nodiscard]] Task {
 
   bool valid() const noexcept { return static_cast<bool>(handle_); }
 
+  // Runs the task here, inside the current task, until it first waits; true if it finished.
+  // Finished or not, it is then awaited as usual (alone, or as an operand of select or join),
+  // which picks it up where it stands. For work that usually finishes at once and only needs
+  // company when it does not: a server starts a handler and watches the client only while the
+  // handler waits, instead of building that watch for every request. Like an await, only the
+  // task that started it may go on to await it; a started task cannot be spawned.
+  bool start() noexcept {
+    handle_.promise().started = true;
+    handle_.resume();
+    return handle_.done();
+  }
+
   auto operator co_await() && noexcept {
     struct Awaiter {
       std::coroutine_handle<promise_type> handle;
@@ -119,7 +134,7 @@ class [[nodiscard]] Task {
       // run loop resumes its coroutines, so nothing can resume the awaited one between its
       // first suspension and the continuation being set.
       bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        handle.resume();
+        if (!handle.promise().started) handle.resume();
         if (handle.done()) return false;
         handle.promise().continuation = awaiting;
         return true;
@@ -131,8 +146,12 @@ class [[nodiscard]] Task {
 
   // For the runtime: whether the coroutine frame is at `memory`.
   bool is_frame(const void* memory) const noexcept { return handle_.address() == memory; }
-  // For the runtime: gives up ownership of the coroutine frame.
-  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
+  // For the runtime: gives up ownership of the coroutine frame, to spawn it.
+  std::coroutine_handle<promise_type> release() noexcept {
+    // Its waits are registered with the task that started it, not with the one it would become.
+    if (handle_ && handle_.promise().started) detail::fail_misuse("spawn of a started Task");
+    return std::exchange(handle_, {});
+  }
 
  private:
   friend promise_type;
