@@ -92,7 +92,7 @@ runtime::Task<void> peer_gone(TcpStream& stream, bool& pipelining) {
 Response routing_error(RouteMatch& match) {
   if (match.status == RouteMatch::Status::not_found) return Response::error(404, "not found");
   Response response = Response::error(405, "method not allowed");
-  response.headers.add("Allow", std::move(match.allow));
+  response.headers.add("Allow", match.allow);
   return response;
 }
 

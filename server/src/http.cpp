@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
 
 #include "char_class.hpp"
 #include "request_target.hpp"
@@ -18,35 +21,151 @@ bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
 
 // --- Headers ------------------------------------------------------------------------------------
 
+namespace {
+
+// A packed field: its name's and its value's sizes, then their bytes. Unaligned: read by copy.
+struct FieldSizes {
+  std::uint32_t name;
+  std::uint32_t value;
+};
+constexpr std::size_t kSizesBytes = sizeof(FieldSizes);
+
+FieldSizes sizes_at(const char* at) noexcept {
+  FieldSizes sizes;
+  std::memcpy(&sizes, at, sizeof sizes);
+  return sizes;
+}
+
+}  // namespace
+
+Headers::Field Headers::Iterator::operator*() const noexcept {
+  const FieldSizes sizes = sizes_at(at_);
+  const char* const name = at_ + kSizesBytes;
+  return {{name, sizes.name}, {name + sizes.name, sizes.value}};
+}
+
+Headers::Iterator& Headers::Iterator::operator++() noexcept {
+  const FieldSizes sizes = sizes_at(at_);
+  at_ += kSizesBytes + sizes.name + sizes.value;
+  return *this;
+}
+
+Headers::Headers(const Headers& other) { assign(other); }
+
+Headers::Headers(Headers&& other) noexcept
+    : heap_(std::move(other.heap_)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, kInlineBytes)),
+      count_(std::exchange(other.count_, 0)) {
+  if (!heap_) std::memcpy(inline_, other.inline_, size_);
+}
+
+Headers& Headers::operator=(const Headers& other) {
+  if (this != &other) assign(other);
+  return *this;
+}
+
+Headers& Headers::operator=(Headers&& other) noexcept {
+  if (this == &other) return *this;
+  heap_ = std::move(other.heap_);
+  size_ = std::exchange(other.size_, 0);
+  capacity_ = std::exchange(other.capacity_, kInlineBytes);
+  count_ = std::exchange(other.count_, 0);
+  if (!heap_) std::memcpy(inline_, other.inline_, size_);
+  return *this;
+}
+
+void Headers::assign(const Headers& other) {
+  size_ = 0;
+  count_ = 0;
+  reserve(other.size_);
+  std::memcpy(data(), other.data(), other.size_);
+  size_ = other.size_;
+  count_ = other.count_;
+}
+
+void Headers::reserve(std::size_t bytes) {
+  if (bytes <= capacity_) return;
+  heap_ = grown_copy(bytes);
+}
+
+std::unique_ptr<char[]> Headers::grown_copy(std::size_t bytes) {
+  if (bytes > std::numeric_limits<std::uint32_t>::max() / 2) {
+    throw std::length_error("header fields too large");
+  }
+  const auto capacity = static_cast<std::uint32_t>(std::max<std::size_t>(bytes, 2 * capacity_));
+  auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+  std::memcpy(grown.get(), data(), size_);
+  capacity_ = capacity;
+  return grown;
+}
+
 std::optional<std::string_view> Headers::get(std::string_view name) const noexcept {
-  for (const Field& field : fields_) {
+  for (const Field field : *this) {
     if (equals_ignore_case(field.name, name)) return field.value;
   }
   return std::nullopt;
 }
 
-void Headers::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));  // built in place: no temporary Field
+void Headers::add(std::string_view name, std::string_view value) {
+  const std::size_t bytes = kSizesBytes + name.size() + value.size();
+  // When the buffer grows, the old one is kept until the field is written: `name` or `value`
+  // may view a field of this object.
+  std::unique_ptr<char[]> grown;
+  if (std::size_t{size_} + bytes > capacity_) grown = grown_copy(std::size_t{size_} + bytes);
+  char* const at = (grown ? grown.get() : data()) + size_;
+  const FieldSizes sizes{static_cast<std::uint32_t>(name.size()),
+                         static_cast<std::uint32_t>(value.size())};
+  std::memcpy(at, &sizes, sizeof sizes);
+  if (!name.empty()) std::memcpy(at + kSizesBytes, name.data(), name.size());
+  if (!value.empty()) std::memcpy(at + kSizesBytes + name.size(), value.data(), value.size());
+  if (grown) heap_ = std::move(grown);
+  size_ += static_cast<std::uint32_t>(bytes);
+  ++count_;
 }
 
-void Headers::set(std::string name, std::string value) {
-  auto first = std::find_if(fields_.begin(), fields_.end(),
-                            [&](const Field& f) { return equals_ignore_case(f.name, name); });
-  if (first == fields_.end()) {
-    add(std::move(name), std::move(value));
+void Headers::set(std::string_view name, std::string_view value) {
+  if (!contains(name)) {
+    add(name, value);
     return;
   }
-  // Keep the first field's position; drop the others.
-  first->name = std::move(name);
-  first->value = std::move(value);
-  const std::string_view kept = first->name;
-  fields_.erase(std::remove_if(std::next(first), fields_.end(),
-                               [&](const Field& f) { return equals_ignore_case(f.name, kept); }),
-                fields_.end());
+  // Rare (a handler overriding a field): rebuilt, the first match replaced, the others dropped.
+  Headers rebuilt;
+  bool replaced = false;
+  for (const Field field : *this) {
+    if (!equals_ignore_case(field.name, name)) {
+      rebuilt.add(field.name, field.value);
+    } else if (!replaced) {
+      rebuilt.add(name, value);
+      replaced = true;
+    }
+  }
+  *this = std::move(rebuilt);
 }
 
-void Headers::remove(std::string_view name) noexcept {
-  std::erase_if(fields_, [&](const Field& f) { return equals_ignore_case(f.name, name); });
+void Headers::remove(std::string_view name) {
+  // Kept fields move towards the front, over the removed ones: the buffer only shrinks. A name
+  // that views one of these fields would be overwritten on the way: compared as a copy.
+  char* const base = data();
+  std::string copy;
+  if (name.data() >= base && name.data() < base + size_) {
+    copy = name;
+    name = copy;
+  }
+  std::size_t read = 0;
+  std::size_t write = 0;
+  while (read < size_) {
+    const FieldSizes sizes = sizes_at(base + read);
+    const std::size_t bytes = kSizesBytes + sizes.name + sizes.value;
+    if (equals_ignore_case({base + read + kSizesBytes, sizes.name}, name)) {
+      --count_;
+    } else {
+      if (write != read) std::memmove(base + write, base + read, bytes);
+      write += bytes;
+    }
+    read += bytes;
+  }
+  size_ = static_cast<std::uint32_t>(write);
 }
 
 // --- Request ------------------------------------------------------------------------------------

@@ -371,7 +371,7 @@ int RequestParser::on_header_value_complete() {
     default:
       break;
   }
-  request_.headers.add(std::move(field_name_), std::move(field_value_));
+  request_.headers.add(field_name_, field_value_);
   field_name_.clear();
   field_value_.clear();
   return 0;

@@ -152,7 +152,7 @@ class RequestParser {
   MessageState msg_;
   LineScanner scanner_;
   Request request_;
-  std::string field_name_;  // the field being read; moved into request_.headers when complete
+  std::string field_name_;  // the field being read; copied into request_.headers when complete
   std::string field_value_;
   // Body phase of a chunked message: the first byte of the current llhttp_execute piece not
   // scanned yet as chunk framing.

@@ -64,7 +64,7 @@ bool is_field_value(std::string_view value) noexcept {
 }
 
 // Whether a handler's field goes out: not one the writer owns, and well-formed.
-bool is_written(const Headers::Field& field) noexcept {
+bool is_written(Headers::Field field) noexcept {
   return !field.name.empty() && !is_managed_field(field.name) && all_of_class(field.name, kTchar) &&
          is_field_value(field.value);
 }
@@ -146,7 +146,7 @@ BodyFraming write_response(std::string& out, const Response& response,
   // Which fields go out is decided once, in this pass (a bit each for the first 64).
   std::uint64_t dropped = 0;
   std::size_t index = 0;
-  for (const auto& field : response.headers) {
+  for (const Headers::Field field : response.headers) {
     if (is_written(field)) {
       size += field.name.size() + 2 + field.value.size() + 2;
     } else if (index < 64) {
@@ -154,7 +154,7 @@ BodyFraming write_response(std::string& out, const Response& response,
     }
     ++index;
   }
-  auto is_dropped = [dropped](std::size_t i, const Headers::Field& field) noexcept {
+  auto is_dropped = [dropped](std::size_t i, Headers::Field field) noexcept {
     return i < 64 ? ((dropped >> i) & 1) != 0 : !is_written(field);
   };
   if (content_length) size += kContentLength.size() + decimal_digits(response.body.size()) + 2;
@@ -176,7 +176,7 @@ BodyFraming write_response(std::string& out, const Response& response,
     }
     c.put(kServer);
     std::size_t i = 0;
-    for (const auto& field : response.headers) {
+    for (const Headers::Field field : response.headers) {
       if (is_dropped(i++, field)) continue;
       c.put(field.name);
       c.put(": ");

@@ -91,7 +91,9 @@ std::string describe(const Message& m) {
   std::string s = m.request.method + " " + m.request.target + " HTTP/1." +
                   std::to_string(m.request.version_minor) + "\npath=" + m.request.path +
                   "\nquery=" + m.request.query + "\n";
-  for (const auto& field : m.request.headers) s += field.name + ": " + field.value + "\n";
+  for (const auto& field : m.request.headers) {
+    s.append(field.name).append(": ").append(field.value).append("\n");
+  }
   s += "body=" + m.request.body + "\nkeep_alive=" + std::to_string(m.keep_alive) +
        " continue=" + std::to_string(m.expects_continue) +
        " length=" + (m.content_length ? std::to_string(*m.content_length) : "-") +
@@ -391,9 +393,9 @@ TEST(RequestParser, ChunkExtensionsAreIgnored) {
 // it shows up.
 TEST(RequestParser, Llhttp81RefusesAnExtensionAfterOneWithAValue) {
   for (const char* chunk_line : {"3;a=b;c=d", "3;a=b;c", "3 ;a", "3\t;a"}) {
-    const Outcome o = parse(
-        std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n") +
-        chunk_line + "\r\nabc\r\n0\r\n\r\n");
+    const Outcome o =
+        parse(std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n") +
+              chunk_line + "\r\nabc\r\n0\r\n\r\n");
     ASSERT_TRUE(o.error) << chunk_line;
     EXPECT_EQ(o.error->status, 400) << chunk_line;
     EXPECT_EQ(o.error->message, "chunk extension form not supported") << chunk_line;

@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace brigade::server::detail {
 namespace {
@@ -266,6 +268,51 @@ TEST(Headers, CaseInsensitiveAndOrdered) {
   EXPECT_FALSE(h.contains("Accept"));
   EXPECT_TRUE(equals_ignore_case("Content-Length", "content-LENGTH"));
   EXPECT_FALSE(equals_ignore_case("Content-Length", "Content-Lengt"));
+}
+
+// Fields start inside the object and move to the heap as they grow: every field stays whole and in
+// order through the move, and through copies and moves of either kind of storage.
+TEST(Headers, ManyFieldsSurviveGrowthCopiesAndMoves) {
+  Headers h;
+  for (int i = 0; i < 100; ++i) h.add("X-Field-" + std::to_string(i), std::string(i, 'v'));
+  EXPECT_EQ(h.size(), 100u);
+  const Headers copy = h;
+  Headers moved = std::move(h);
+  int i = 0;
+  for (const auto& field : moved) {
+    EXPECT_EQ(field.name, "X-Field-" + std::to_string(i));
+    EXPECT_EQ(field.value, std::string(i, 'v'));
+    ++i;
+  }
+  EXPECT_EQ(i, 100);
+  EXPECT_EQ(copy.get("x-field-99"), std::string(99, 'v'));
+
+  Headers small;
+  small.add("Host", "example.com");
+  Headers small_moved = std::move(small);
+  EXPECT_EQ(small_moved.get("host"), "example.com");
+  small = small_moved;
+  EXPECT_EQ(small.get("HOST"), "example.com");
+  small = std::move(moved);
+  EXPECT_EQ(small.size(), 100u);
+  EXPECT_EQ(small.get("X-Field-42"), std::string(42, 'v'));
+}
+
+// A field added or removed by a view of another field of the same object: growing the buffer or
+// compacting it must not pull the bytes from under the view.
+TEST(Headers, ViewsOfTheirOwnFieldsAreSafeArguments) {
+  Headers h;
+  h.add("A", std::string(70, 'a'));
+  const std::string_view long_value = *h.get("A");
+  h.add("B", long_value);  // past the inline room: the buffer moves while the view is read
+  EXPECT_EQ(h.get("B"), std::string(70, 'a'));
+
+  h.add("C", "c");
+  h.add("A", "again");
+  h.remove(h.begin()->name);  // the name views the first field, which is compacted over
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_FALSE(h.contains("A"));
+  EXPECT_EQ(h.get("C"), "c");
 }
 
 TEST(Request, QueryParams) {

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,37 +16,93 @@
 namespace brigade::server {
 
 // Header fields in arrival order; names compare case-insensitively.
+//
+// The fields are packed one after another in one byte buffer, each as its name's and its value's
+// sizes followed by their bytes, and the buffer starts inside the object: a response's
+// Content-Type, or the Host of a request from a load generator, costs no allocation. Iterating
+// gives Fields that view the buffer; like a vector's iterators, they are invalidated by a change.
 class Headers {
  public:
   struct Field {
-    std::string name;
-    std::string value;
+    std::string_view name;
+    std::string_view value;
   };
+
+  class Iterator {
+   public:
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    using reference = Field;
+    using iterator_category = std::forward_iterator_tag;
+
+    Iterator() noexcept = default;
+    Field operator*() const noexcept;
+    auto operator->() const noexcept {
+      struct Arrow {
+        Field field;
+        const Field* operator->() const noexcept { return &field; }
+      };
+      return Arrow{**this};
+    }
+    Iterator& operator++() noexcept;
+    Iterator operator++(int) noexcept {
+      Iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const Iterator&) const noexcept = default;
+
+   private:
+    friend class Headers;
+    explicit Iterator(const char* at) noexcept : at_(at) {}
+    const char* at_ = nullptr;
+  };
+
+  Headers() noexcept = default;
+  Headers(const Headers& other);
+  Headers(Headers&& other) noexcept;
+  Headers& operator=(const Headers& other);
+  Headers& operator=(Headers&& other) noexcept;
+  ~Headers() = default;
 
   // The first value of `name`, if present.
   std::optional<std::string_view> get(std::string_view name) const noexcept;
   bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
-  void add(std::string name, std::string value);
-  // Replaces every field named `name` with one.
-  void set(std::string name, std::string value);
-  void remove(std::string_view name) noexcept;
+  void add(std::string_view name, std::string_view value);
+  // Replaces every field named `name` with one, where the first was.
+  void set(std::string_view name, std::string_view value);
+  void remove(std::string_view name);
 
-  auto begin() const noexcept { return fields_.begin(); }
-  auto end() const noexcept { return fields_.end(); }
-  std::size_t size() const noexcept { return fields_.size(); }
+  Iterator begin() const noexcept { return Iterator(data()); }
+  Iterator end() const noexcept { return Iterator(data() + size_); }
+  std::size_t size() const noexcept { return count_; }
 
  private:
-  std::vector<Field> fields_;
+  // Room for a field or two before the buffer moves to the heap.
+  static constexpr std::uint32_t kInlineBytes = 80;
+
+  const char* data() const noexcept { return heap_ ? heap_.get() : inline_; }
+  char* data() noexcept { return heap_ ? heap_.get() : inline_; }
+  void reserve(std::size_t bytes);
+  // A heap buffer of at least `bytes` holding this one's fields; capacity_ says its size.
+  std::unique_ptr<char[]> grown_copy(std::size_t bytes);
+  void assign(const Headers& other);
+
+  std::unique_ptr<char[]> heap_;
+  std::uint32_t size_ = 0;  // bytes in use
+  std::uint32_t capacity_ = kInlineBytes;
+  std::uint32_t count_ = 0;
+  char inline_[kInlineBytes];
 };
 
 bool equals_ignore_case(std::string_view a, std::string_view b) noexcept;
 
 // A complete request, as the router hands it to a handler.
 struct Request {
-  std::string method;  // as sent: "GET", "POST", ...
-  std::string target;  // the request-target, raw: "/files/a%20b/sha256?x=1"
-  std::string path;    // its path, percent-decoded
-  std::string query;   // its query, raw (without '?')
+  std::string method;     // as sent: "GET", "POST", ...
+  std::string target;     // the request-target, raw: "/files/a%20b/sha256?x=1"
+  std::string path;       // its path, percent-decoded
+  std::string query;      // its query, raw (without '?')
   int version_minor = 1;  // HTTP/1.<minor>
   Headers headers;
   std::string body;
