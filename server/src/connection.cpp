@@ -142,7 +142,6 @@ class BusyConnection {
   void start_body() noexcept;
   bool reserve_body() noexcept;
   bool reserve_chunked_body();
-  runtime::Task<std::optional<Response>> run_handler(const Handler& handler, Request& request);
   runtime::Task<bool> write_body_apart(std::string_view body);
   runtime::Task<bool> answer_expect_continue();
   runtime::Task<bool> respond();
@@ -371,45 +370,6 @@ bool BusyConnection<Transport>::reserve_chunked_body() {
   return true;
 }
 
-// Runs the handler while watching the socket: if the client goes (end of stream or a reset)
-// before the handler is done, the handler is cancelled (its frame destroyed: the tasks it spawned
-// and holds are aborted, a blocking job it waits for runs on but its result is dropped) and
-// nullopt comes back. A handler that throws is answered 500; the connection survives it. A client
-// that pipelines is not watched: the end of its stream is taken for a half-close
-// (shutdown(SHUT_WR) after its last request), and every request it sent is answered.
-template <class Transport>
-runtime::Task<std::optional<Response>> BusyConnection<Transport>::run_handler(
-    const Handler& handler, Request& request) {
-  if (begin_ < end_ || transport_.has_buffered_input()) history_.pipelining = true;
-  const bool watch = !history_.pipelining;
-  // A stall report names the route: the task's spawn site is the accept loop's. The pattern is
-  // a whole std::string of the router's, so its view ends at a NUL and outlives the handler.
-  const runtime::TaskAnnotation serving(request.route.data());
-  std::optional<Response> response;
-  // The connection survives a failing handler; the observer hears why it failed.
-  std::optional<std::string> failure;
-  try {
-    runtime::Task<Response> work = handler(request);
-    // Most handlers answer without waiting: the client is watched only once the handler waits.
-    if (watch && !work.start()) {
-      auto first =
-          co_await runtime::select(std::move(work), peer_gone(stream_, history_.pipelining));
-      if (first.index() == 0) response = std::get<0>(std::move(first));
-    } else {
-      response = co_await std::move(work);
-    }
-  } catch (const std::exception& error) {
-    failure = error.what();
-  } catch (...) {
-    failure = "an exception that is not a std::exception";
-  }
-  if (failure) {
-    if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
-    response = Response::error(500, "internal server error");
-  }
-  co_return response;
-}
-
 // A large body goes out from the response itself, after the head and what was queued before it,
 // instead of being copied into the output buffer first (POST /echo would hold it twice).
 template <class Transport>
@@ -443,12 +403,45 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   Response response;
   RouteMatch match = core_.router.route(request);
   if (match.status == RouteMatch::Status::found) {
-    std::optional<Response> answer = co_await run_handler(*match.handler, request);
-    if (!answer) {
-      if (core_.observer != nullptr) core_.observer->on_request_cancelled(request);
-      co_return false;  // the client has gone: nobody to answer
+    // The handler runs in this frame, not a coroutine of its own: one frame fewer per request.
+    // While it waits, the socket is watched: if the client goes (end of stream or a reset) first,
+    // the handler is cancelled (its frame destroyed: the tasks it spawned and holds are aborted, a
+    // blocking job it waits for runs on but its result is dropped). A client that pipelines is
+    // not watched: the end of its stream is taken for a half-close (shutdown(SHUT_WR) after its
+    // last request), and every request it sent is answered. A handler that throws is answered
+    // 500; the connection survives it, and the observer hears why it failed.
+    if (begin_ < end_ || transport_.has_buffered_input()) history_.pipelining = true;
+    const bool watch = !history_.pipelining;
+    bool client_gone = false;
+    std::optional<std::string> failure;
+    {
+      // A stall report names the route: the task's spawn site is the accept loop's. The pattern
+      // is a whole std::string of the router's, so its view ends at a NUL and outlives the handler.
+      const runtime::TaskAnnotation serving(request.route.data());
+      try {
+        runtime::Task<Response> work = (*match.handler)(request);
+        // Most handlers answer without waiting: the client is watched only once one waits.
+        if (watch && !work.start()) {
+          auto first =
+              co_await runtime::select(std::move(work), peer_gone(stream_, history_.pipelining));
+          client_gone = first.index() != 0;
+          if (!client_gone) response = std::get<0>(std::move(first));
+        } else {
+          response = co_await std::move(work);
+        }
+      } catch (const std::exception& error) {
+        failure = error.what();
+      } catch (...) {
+        failure = "an exception that is not a std::exception";
+      }
     }
-    response = std::move(*answer);
+    if (failure) {
+      if (core_.observer != nullptr) core_.observer->on_handler_failed(request, *failure);
+      response = Response::error(500, "internal server error");
+    } else if (client_gone) {
+      if (core_.observer != nullptr) core_.observer->on_request_cancelled(request);
+      co_return false;  // nobody to answer
+    }
   } else {
     response = routing_error(match);
   }
