@@ -121,8 +121,11 @@ class BusyConnection {
   BusyConnection& operator=(const BusyConnection&) = delete;
 
   // Reads and answers until no partial request is left (true: wait for the next one) or the
-  // connection must close (false).
-  runtime::Task<bool> run();
+  // connection must close (false). The busy connection lives in this coroutine's frame: one
+  // frame per wake-up, not one for it and one for a member coroutine.
+  static runtime::Task<bool> serve(ServerCore& core, TcpStream& stream, Transport& transport,
+                                   const runtime::net::SocketAddr& peer,
+                                   ConnectionHistory& history);
 
  private:
   enum class Read : std::uint8_t { data, nothing, closed, timed_out };
@@ -178,69 +181,74 @@ class BusyConnection {
 };
 
 template <class Transport>
-runtime::Task<bool> BusyConnection<Transport>::run() {
+runtime::Task<bool> BusyConnection<Transport>::serve(ServerCore& core, TcpStream& stream,
+                                                     Transport& transport,
+                                                     const runtime::net::SocketAddr& peer,
+                                                     ConnectionHistory& history) {
+  BusyConnection busy(core, stream, transport, peer, history);
   for (;;) {
     // The first read of a burst finds bytes (the connection was woken for them); a later one
     // only happens mid-request, and then may wait, within the phase's deadline.
-    Read got = try_read();
+    Read got = busy.try_read();
     if (got == Read::nothing) {
-      if (parser().idle()) co_return true;  // a spurious wake-up: back to waiting, no buffer
-      got = co_await read_within(deadline_);
+      if (busy.parser().idle()) co_return true;  // a spurious wake-up: back to waiting, no buffer
+      got = co_await busy.read_within(busy.deadline_);
     }
     if (got == Read::closed) co_return false;  // mid-request too: nobody left to answer
     if (got == Read::timed_out) {
-      if (core_.observer != nullptr) {
-        core_.observer->on_timeout(in_body_ ? TimeoutPhase::body : TimeoutPhase::header);
+      if (busy.core_.observer != nullptr) {
+        busy.core_.observer->on_timeout(busy.in_body_ ? TimeoutPhase::body : TimeoutPhase::header);
       }
       auto answer =
-          Response::error(408, in_body_ ? "request body timeout" : "request header timeout");
-      co_await refuse(std::move(answer), parser().request(), false);
+          Response::error(408, busy.in_body_ ? "request body timeout" : "request header timeout");
+      co_await busy.refuse(std::move(answer), busy.parser().request(), false);
       co_return false;
     }
     co_await runtime::consume_budget();
 
     // Answer every request completed by what was read; the answers queue up in out().
     for (;;) {
-      if (parser().idle()) {
-        if (begin_ == end_) break;
-        start_message();
+      if (busy.parser().idle()) {
+        if (busy.begin_ == busy.end_) break;
+        busy.start_message();
       }
-      if (in_body_ && parser().chunked() && !reserve_chunked_body()) {
-        co_await refuse(busy_with_bodies(), parser().request(), true);
+      if (busy.in_body_ && busy.parser().chunked() && !busy.reserve_chunked_body()) {
+        co_await busy.refuse(busy_with_bodies(), busy.parser().request(), true);
         co_return false;
       }
-      const RequestParser::Result result = parser().feed(input());
-      begin_ += result.consumed;
-      request_bytes_ += result.consumed;
+      const RequestParser::Result result = busy.parser().feed(busy.input());
+      busy.begin_ += result.consumed;
+      busy.request_bytes_ += result.consumed;
       if (result.state == RequestParser::State::need_more) break;
       if (result.state == RequestParser::State::error) {
-        const ParseError& error = parser().error();
-        co_await refuse(Response::error(error.status, error.message), parser().request(), true);
+        const ParseError& error = busy.parser().error();
+        co_await busy.refuse(Response::error(error.status, error.message), busy.parser().request(),
+                             true);
         co_return false;
       }
       if (result.state == RequestParser::State::headers_done) {
-        start_body();
-        if (!reserve_body()) {
-          co_await refuse(busy_with_bodies(), parser().request(), true);
+        busy.start_body();
+        if (!busy.reserve_body()) {
+          co_await busy.refuse(busy_with_bodies(), busy.parser().request(), true);
           co_return false;
         }
-        if (parser().expects_continue() && begin_ == end_) {
-          const bool go_on = co_await answer_expect_continue();
+        if (busy.parser().expects_continue() && busy.begin_ == busy.end_) {
+          const bool go_on = co_await busy.answer_expect_continue();
           if (!go_on) co_return false;
         }
         continue;
       }
-      const bool go_on = co_await respond();
+      const bool go_on = co_await busy.respond();
       if (!go_on) co_return false;
     }
-    begin_ = end_ = 0;
+    busy.begin_ = busy.end_ = 0;
 
     // One write for all the answers to this read (pipelining).
-    if (!try_flush()) {
-      const bool flushed = co_await flush();
+    if (!busy.try_flush()) {
+      const bool flushed = co_await busy.flush();
       if (!flushed) co_return false;
     }
-    if (parser().idle()) co_return true;
+    if (busy.parser().idle()) co_return true;
   }
 }
 
@@ -587,12 +595,12 @@ void BusyConnection<Transport>::observe(const Request& request, int status,
                 .peer = &peer_});
 }
 
+// Deduces the transport; not a coroutine, so no frame of its own.
 template <class Transport>
 runtime::Task<bool> serve_requests(ServerCore& core, TcpStream& stream, Transport& transport,
                                    const runtime::net::SocketAddr& peer,
                                    ConnectionHistory& history) {
-  BusyConnection<Transport> busy(core, stream, transport, peer, history);
-  co_return co_await busy.run();
+  return BusyConnection<Transport>::serve(core, stream, transport, peer, history);
 }
 
 }  // namespace
