@@ -406,7 +406,7 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   RequestParser& parser = this->parser();
   const bool head = parser.is_head();
   bool keep_alive = parser.keep_alive();
-  Request request = parser.take_request();
+  Request& request = parser.request();
 
   Response response;
   RouteMatch match = core_.router.route(request);
@@ -486,7 +486,10 @@ runtime::Task<bool> BusyConnection<Transport>::respond() {
   } else {
     observe(request, response.status, response_bytes, body_bytes);
   }
-  body_share_.release();  // the request is answered: its body is no longer held
+  // The request is answered: its body is no longer held (a slow reader may keep this connection
+  // in flush() with its share of the budget given back).
+  body_share_.release();
+  std::string().swap(request.body);  // frees it (assigning an empty string keeps the capacity)
   if (!keep_alive) {
     co_await finish();
     co_return false;

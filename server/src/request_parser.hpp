@@ -62,6 +62,8 @@ class RequestParser {
 
   // From headers_done (without the body) to the next feed() after message_done.
   const Request& request() const noexcept { return request_; }
+  // The same, for the handler to be given in place: it lives here until the next message starts.
+  Request& request() noexcept { return request_; }
   // After message_done: moves the request out.
   Request take_request() noexcept { return std::move(request_); }
 
