@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "char_class.hpp"
+#include "headers_access.hpp"
 #include "request_target.hpp"
 
 namespace brigade::server {
@@ -23,17 +24,26 @@ bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
 
 namespace {
 
-// A packed field: its name's and its value's sizes, then their bytes. Unaligned: read by copy.
+// A packed field: its name's and its value's sizes, then their bytes (unaligned: read by copy).
+// The value's size has a spare top bit (a field is under 2 GiB): set for a well-formed field.
+struct PackedSizes {
+  std::uint32_t name;
+  std::uint32_t value_and_flag;
+};
+constexpr std::size_t kSizesBytes = sizeof(PackedSizes);
+constexpr std::uint32_t kWellFormedBit = std::uint32_t{1} << 31;
+
 struct FieldSizes {
   std::uint32_t name;
   std::uint32_t value;
+  bool well_formed;
 };
-constexpr std::size_t kSizesBytes = sizeof(FieldSizes);
 
 FieldSizes sizes_at(const char* at) noexcept {
-  FieldSizes sizes;
-  std::memcpy(&sizes, at, sizeof sizes);
-  return sizes;
+  PackedSizes packed;
+  std::memcpy(&packed, at, sizeof packed);
+  return {packed.name, packed.value_and_flag & ~kWellFormedBit,
+          (packed.value_and_flag & kWellFormedBit) != 0};
 }
 
 }  // namespace
@@ -107,15 +117,18 @@ std::optional<std::string_view> Headers::get(std::string_view name) const noexce
   return std::nullopt;
 }
 
-void Headers::add(std::string_view name, std::string_view value) {
+void Headers::add(std::string_view name, std::string_view value) { append(name, value, false); }
+
+void Headers::append(std::string_view name, std::string_view value, bool well_formed) {
   const std::size_t bytes = kSizesBytes + name.size() + value.size();
   // When the buffer grows, the old one is kept until the field is written: `name` or `value`
   // may view a field of this object.
   std::unique_ptr<char[]> grown;
   if (std::size_t{size_} + bytes > capacity_) grown = grown_copy(std::size_t{size_} + bytes);
   char* const at = (grown ? grown.get() : data()) + size_;
-  const FieldSizes sizes{static_cast<std::uint32_t>(name.size()),
-                         static_cast<std::uint32_t>(value.size())};
+  const PackedSizes sizes{
+      static_cast<std::uint32_t>(name.size()),
+      static_cast<std::uint32_t>(value.size()) | (well_formed ? kWellFormedBit : 0)};
   std::memcpy(at, &sizes, sizeof sizes);
   if (!name.empty()) std::memcpy(at + kSizesBytes, name.data(), name.size());
   if (!value.empty()) std::memcpy(at + kSizesBytes + name.size(), value.data(), value.size());
@@ -168,6 +181,10 @@ void Headers::remove(std::string_view name) {
   size_ = static_cast<std::uint32_t>(write);
 }
 
+bool detail::HeadersAccess::is_well_formed(Headers::Iterator field) noexcept {
+  return sizes_at(field.at_).well_formed;
+}
+
 // --- Request ------------------------------------------------------------------------------------
 
 std::optional<std::string_view> Request::path_param(std::string_view name) const noexcept {
@@ -201,7 +218,7 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 Response Response::text(int status, std::string body) {
   Response response;
   response.status = status;
-  response.headers.add("Content-Type", "text/plain; charset=utf-8");
+  response.headers.add_well_formed("Content-Type", "text/plain; charset=utf-8");
   response.body = std::move(body);
   return response;
 }
@@ -209,7 +226,7 @@ Response Response::text(int status, std::string body) {
 Response Response::json(int status, std::string body) {
   Response response;
   response.status = status;
-  response.headers.add("Content-Type", "application/json");
+  response.headers.add_well_formed("Content-Type", "application/json");
   response.body = std::move(body);
   return response;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "char_class.hpp"
+#include "headers_access.hpp"
 
 namespace brigade::server::detail {
 namespace {
@@ -63,8 +64,11 @@ bool is_field_value(std::string_view value) noexcept {
   return all_of_class(value.substr(at), kFieldChar);
 }
 
-// Whether a handler's field goes out: not one the writer owns, and well-formed.
-bool is_written(Headers::Field field) noexcept {
+// Whether a handler's field goes out: not one the writer owns, and well-formed. A field added as
+// well-formed is not looked at again.
+bool is_written(Headers::Iterator at) noexcept {
+  if (HeadersAccess::is_well_formed(at)) return true;
+  const Headers::Field field = *at;
   return !field.name.empty() && !is_managed_field(field.name) && all_of_class(field.name, kTchar) &&
          is_field_value(field.value);
 }
@@ -146,16 +150,16 @@ BodyFraming write_response(std::string& out, const Response& response,
   // Which fields go out is decided once, in this pass (a bit each for the first 64).
   std::uint64_t dropped = 0;
   std::size_t index = 0;
-  for (const Headers::Field field : response.headers) {
-    if (is_written(field)) {
+  for (auto at = response.headers.begin(); at != response.headers.end(); ++at, ++index) {
+    if (is_written(at)) {
+      const Headers::Field field = *at;
       size += field.name.size() + 2 + field.value.size() + 2;
     } else if (index < 64) {
       dropped |= std::uint64_t{1} << index;
     }
-    ++index;
   }
-  auto is_dropped = [dropped](std::size_t i, Headers::Field field) noexcept {
-    return i < 64 ? ((dropped >> i) & 1) != 0 : !is_written(field);
+  auto is_dropped = [dropped](std::size_t i, Headers::Iterator at) noexcept {
+    return i < 64 ? ((dropped >> i) & 1) != 0 : !is_written(at);
   };
   if (content_length) size += kContentLength.size() + decimal_digits(response.body.size()) + 2;
   if (framing == BodyFraming::chunked) size += kChunked.size();
@@ -176,8 +180,9 @@ BodyFraming write_response(std::string& out, const Response& response,
     }
     c.put(kServer);
     std::size_t i = 0;
-    for (const Headers::Field field : response.headers) {
-      if (is_dropped(i++, field)) continue;
+    for (auto at = response.headers.begin(); at != response.headers.end(); ++at) {
+      if (is_dropped(i++, at)) continue;
+      const Headers::Field field = *at;
       c.put(field.name);
       c.put(": ");
       c.put(field.value);

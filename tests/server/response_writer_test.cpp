@@ -162,6 +162,21 @@ TEST(ResponseWriter, FieldsThatWouldSplitTheResponseAreDropped) {
             "Content-Length: 0\r\n\r\n");
 }
 
+// The factories' Content-Type goes out unchecked (in a copy of the response too); a handler's
+// replacement of it is checked like any field.
+TEST(ResponseWriter, AFactorysFieldReplacedByTheHandlerIsCheckedAgain) {
+  Response r = Response::text(200, "abc");
+  r.headers.set("Content-Type", "text/html\r\nSet-Cookie: evil=1");
+  EXPECT_EQ(written(r, without_date()),
+            "HTTP/1.1 200 OK\r\nServer: brigade\r\nContent-Length: 3\r\n\r\nabc");
+
+  const Response json = Response::json(200, "{}");
+  const Response copy = json;
+  EXPECT_EQ(written(copy, without_date()),
+            "HTTP/1.1 200 OK\r\nServer: brigade\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\n\r\n{}");
+}
+
 // Every byte at every place of a value long enough to take the word-at-a-time path: a control
 // other than HTAB, or DEL, drops the field; anything else (obs-text included) goes out.
 TEST(ResponseWriter, EveryForbiddenByteDropsAFieldWhereverItIs) {

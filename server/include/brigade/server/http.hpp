@@ -15,6 +15,10 @@
 
 namespace brigade::server {
 
+namespace detail {
+struct HeadersAccess;
+}  // namespace detail
+
 // Header fields in arrival order; names compare case-insensitively.
 //
 // The fields are packed one after another in one byte buffer, each as its name's and its value's
@@ -54,6 +58,7 @@ class Headers {
 
    private:
     friend class Headers;
+    friend struct detail::HeadersAccess;
     explicit Iterator(const char* at) noexcept : at_(at) {}
     const char* at_ = nullptr;
   };
@@ -78,8 +83,16 @@ class Headers {
   std::size_t size() const noexcept { return count_; }
 
  private:
+  friend struct Response;
+  friend struct detail::HeadersAccess;
+
   // Room for a field or two before the buffer moves to the heap.
   static constexpr std::uint32_t kInlineBytes = 80;
+
+  // A field the response writer sends without checking it (see detail::HeadersAccess): for
+  // Response's factories, whose names and values are constants.
+  void add_well_formed(std::string_view name, std::string_view value) { append(name, value, true); }
+  void append(std::string_view name, std::string_view value, bool well_formed);
 
   const char* data() const noexcept { return heap_ ? heap_.get() : inline_; }
   char* data() noexcept { return heap_ ? heap_.get() : inline_; }
