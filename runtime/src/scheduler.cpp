@@ -160,9 +160,13 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
         clock_.elapsed_ns(worker.driver_polled_at, worker.last_poll_end) >= kMinDriverPollGapNs) {
       worker.driver_polled_at = worker.last_poll_end;
       worker.parker.poll_driver();
+      worker.clock_fresh = false;
     }
     TaskHeader* task = next_task(worker);
-    if (task == nullptr) task = steal_work(worker);
+    if (task == nullptr) {
+      worker.clock_fresh = false;  // searching the other workers takes its own time
+      task = steal_work(worker);
+    }
     if (task != nullptr) {
       run_task(worker, task);
       continue;
@@ -241,8 +245,9 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   }
   worker.running_task = true;
   // One fine clock read per run serves both histograms: it ends the task's wait and starts its
-  // poll; the read that ends the poll starts the next run of a LIFO chain.
-  std::uint64_t poll_start = clock_.now();
+  // poll; the read that ends a poll starts the next, in a LIFO chain and, while the worker does
+  // nothing else in between, in the next run.
+  std::uint64_t poll_start = worker.clock_fresh ? worker.last_poll_end : clock_.now();
   for (unsigned lifo_polls = 0;;) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
@@ -266,6 +271,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
     }
   }
   worker.last_poll_end = poll_start;
+  worker.clock_fresh = true;
   worker.running_task = false;
 }
 
@@ -289,6 +295,7 @@ void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcep
 }
 
 void WorkStealingScheduler::stop_polling(Worker& worker) noexcept {
+  worker.clock_fresh = false;
   close_poll(worker, poll_clock_ns());
   worker.poll_started_ns.store(0, std::memory_order_relaxed);
   this_thread_poll_ns = 0;
