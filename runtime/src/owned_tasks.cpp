@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "poll_clock.hpp"
+#include "brigade/runtime/detail/poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {

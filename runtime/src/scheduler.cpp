@@ -6,7 +6,7 @@
 #include <array>
 #include <chrono>
 
-#include "poll_clock.hpp"
+#include "brigade/runtime/detail/poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {

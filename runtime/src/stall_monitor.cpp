@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "poll_clock.hpp"
+#include "brigade/runtime/detail/poll_clock.hpp"
 #include "stack_capture.hpp"
 
 namespace brigade::runtime::detail {

@@ -28,7 +28,7 @@
 
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/detail/misuse.hpp"
-#include "poll_clock.hpp"
+#include "brigade/runtime/detail/poll_clock.hpp"
 
 namespace brigade::runtime::detail {
 namespace {

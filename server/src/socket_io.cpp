@@ -1,11 +1,11 @@
 #include "socket_io.hpp"
 
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/detail/poll_clock.hpp"
 #include "brigade/runtime/timeout.hpp"
 
 namespace brigade::server::detail {
@@ -64,9 +64,8 @@ runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::
 }
 
 runtime::Clock::time_point coarse_now() noexcept {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  const auto since_boot = std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  // Inside a poll, the stamp the worker read as the poll started: no clock read per request.
+  const std::chrono::nanoseconds since_boot(runtime::detail::poll_or_clock_ns());
   return runtime::Clock::time_point(
       std::chrono::duration_cast<runtime::Clock::duration>(since_boot));
 }

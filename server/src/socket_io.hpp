@@ -47,8 +47,9 @@ PeerInput peek_input(int fd) noexcept;
 // awaiter itself does not move).
 runtime::Task<std::expected<void, std::error_code>> wait_readable(runtime::net::TcpStream& stream);
 
-// CLOCK_MONOTONIC_COARSE, the clock of runtime::Clock at tick resolution (a few ms) for a
-// fraction of the cost: good enough for timeouts counted in seconds, read on every request.
+// CLOCK_MONOTONIC_COARSE, the clock of runtime::Clock at tick resolution (a few ms): good enough
+// for timeouts counted in seconds, read on every request. Inside a poll, it is the reading the
+// worker took as the poll started (late by at most the poll's length), so it costs no read.
 runtime::Clock::time_point coarse_now() noexcept;
 
 // Closes the write side, then reads and discards what the peer still sends, until it closes,
