@@ -44,9 +44,10 @@ class TaskPromiseBase {
   FinalAwaiter final_suspend() const noexcept { return {}; }
 
   // Set once the task has suspended for the first time under its awaiter (see Task::Awaiter).
+  // Task::start() sets it to the no-op coroutine (control returns to start() as without one):
+  // a continuation before any await is how a started task is told from one never run, without
+  // a flag that would add eight bytes to every frame.
   std::coroutine_handle<> continuation;
-  // Task::start() ran it: awaiting it must not resume it from the top.
-  bool started = false;
 };
 
 template <class T>
@@ -118,7 +119,7 @@ class [[nodiscard]] Task {
   // handler waits, instead of building that watch for every request. Like an await, only the
   // task that started it may go on to await it; a started task cannot be spawned.
   bool start() noexcept {
-    handle_.promise().started = true;
+    handle_.promise().continuation = std::noop_coroutine();
     handle_.resume();
     return handle_.done();
   }
@@ -134,7 +135,7 @@ class [[nodiscard]] Task {
       // run loop resumes its coroutines, so nothing can resume the awaited one between its
       // first suspension and the continuation being set.
       bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        if (!handle.promise().started) handle.resume();
+        if (!handle.promise().continuation) handle.resume();  // not started yet
         if (handle.done()) return false;
         handle.promise().continuation = awaiting;
         return true;
@@ -149,7 +150,7 @@ class [[nodiscard]] Task {
   // For the runtime: gives up ownership of the coroutine frame, to spawn it.
   std::coroutine_handle<promise_type> release() noexcept {
     // Its waits are registered with the task that started it, not with the one it would become.
-    if (handle_ && handle_.promise().started) detail::fail_misuse("spawn of a started Task");
+    if (handle_ && handle_.promise().continuation) detail::fail_misuse("spawn of a started Task");
     return std::exchange(handle_, {});
   }
 
