@@ -355,10 +355,17 @@ TEST(Metrics, RequestsCountUnderTheRoutePatternNotTheRawPath) {
   }
 }
 
-// Each worker counts into a stripe of its own; a scrape adds them up. Many clients at once keep
-// both workers answering, and every answer is counted exactly once.
+// Each worker counts into a stripe of its own; a scrape adds them up. One worker is held in
+// /block while the clients send their requests, so the other one answers them: both workers
+// count (one of them a single request), and every answer is counted exactly once. Without the
+// block one worker can answer them all, and the sum would cover a single stripe.
 TEST(Metrics, RequestsAnsweredByEveryWorkerAddUpExactly) {
-  Server server;  // two workers
+  Server server({"--enable-block-endpoint"});  // two workers
+  std::thread blocker([&server] {
+    Client client(server.port());
+    EXPECT_EQ(client.get("/block?ms=1500").result_int(), 200);
+  });
+  std::this_thread::sleep_for(200ms);  // the block is under way long before it ends
   constexpr int kClients = 8;
   constexpr int kRequestsEach = 50;
   std::vector<std::thread> clients;
@@ -372,6 +379,7 @@ TEST(Metrics, RequestsAnsweredByEveryWorkerAddUpExactly) {
     });
   }
   for (std::thread& client : clients) client.join();
+  blocker.join();
   ASSERT_EQ(answered.load(), kClients * kRequestsEach);
 
   const Exposition scrape = server.scrape();
@@ -381,7 +389,9 @@ TEST(Metrics, RequestsAnsweredByEveryWorkerAddUpExactly) {
   EXPECT_EQ(scrape.value("brigade_http_request_duration_seconds_count",
                          {{"method", "GET"}, {"route", "/json"}}),
             kClients * kRequestsEach);
-  // Both workers ran tasks meanwhile (polls also count the accept loop, so this is a floor).
+  EXPECT_EQ(scrape.value("brigade_http_requests_total",
+                         {{"method", "GET"}, {"route", "/block"}, {"code", "200"}}),
+            1);
   for (const char* worker : {"0", "1"}) {
     EXPECT_GT(scrape.value("brigade_runtime_polls_total", {{"worker", worker}}), 0)
         << "worker " << worker;
