@@ -10,6 +10,8 @@
 #include <system_error>
 #include <utility>
 
+#include "brigade/runtime/detail/socket_calls.hpp"
+
 namespace brigade::runtime::detail {
 namespace {
 
@@ -71,7 +73,7 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
   release_deregistered();
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
+  const int ready = sys::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
   {
     std::lock_guard guard(timers_mutex_);
     parked_until_ = kNotParked;

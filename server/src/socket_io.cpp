@@ -6,6 +6,7 @@
 
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/detail/poll_clock.hpp"
+#include "brigade/runtime/detail/socket_calls.hpp"
 #include "brigade/runtime/timeout.hpp"
 
 namespace brigade::server::detail {
@@ -20,7 +21,8 @@ bool would_block(int error) noexcept { return error == EAGAIN || error == EWOULD
 
 IoResult try_recv(int fd, std::span<std::byte> buffer) noexcept {
   for (;;) {
-    const ssize_t received = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    const ssize_t received =
+        runtime::detail::sys::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (received > 0) return {IoStatus::done, static_cast<std::size_t>(received)};
     if (received == 0) return {IoStatus::closed, 0};
     if (errno == EINTR) continue;
@@ -38,7 +40,8 @@ IoResult try_recv(runtime::net::TcpStream& stream, std::span<std::byte> buffer) 
 
 IoResult try_send(int fd, std::span<const std::byte> data) noexcept {
   for (;;) {
-    const ssize_t sent = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t sent =
+        runtime::detail::sys::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent >= 0) return {IoStatus::done, static_cast<std::size_t>(sent)};
     if (errno == EINTR) continue;
     return {would_block(errno) ? IoStatus::would_block : IoStatus::failed, 0};

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "brigade/runtime/coop.hpp"
+#include "brigade/runtime/detail/socket_calls.hpp"
 #include "brigade/runtime/time.hpp"
 #include "readiness.hpp"
 #include "unique_fd.hpp"
@@ -91,13 +92,13 @@ ssize_t TcpStream::Writable::perform(IoOperation&) noexcept { return 0; }
 
 ssize_t TcpStream::Read::perform(IoOperation& self) noexcept {
   const auto& op = static_cast<const Read&>(self);
-  return ::recv(op.fd(), op.buffer_.data(), op.buffer_.size(), 0);
+  return detail::sys::recv(op.fd(), op.buffer_.data(), op.buffer_.size(), 0);
 }
 
 ssize_t TcpStream::Write::perform(IoOperation& self) noexcept {
   const auto& op = static_cast<const Write&>(self);
   // MSG_NOSIGNAL: a peer that went away is an error code here, not a SIGPIPE for the process.
-  return ::send(op.fd(), op.data_.data(), op.data_.size(), MSG_NOSIGNAL);
+  return detail::sys::send(op.fd(), op.data_.data(), op.data_.size(), MSG_NOSIGNAL);
 }
 
 ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
@@ -105,7 +106,7 @@ ssize_t TcpStream::WriteVectored::perform(IoOperation& self) noexcept {
   msghdr message{};
   message.msg_iov = const_cast<iovec*>(op.buffers_.data());
   message.msg_iovlen = std::min<std::size_t>(op.buffers_.size(), IOV_MAX);
-  return ::sendmsg(op.fd(), &message, MSG_NOSIGNAL);
+  return detail::sys::sendmsg(op.fd(), &message, MSG_NOSIGNAL);
 }
 
 // One non-blocking call for try_read and try_write. On EAGAIN the readiness the driver reported
@@ -139,12 +140,13 @@ IoResult<std::size_t> try_io(detail::IoRegistration& io, Interest interest, std:
 
 IoResult<std::size_t> TcpStream::try_read(std::span<std::byte> buffer) noexcept {
   return try_io(io_.registration(), Interest::read, buffer.size(),
-                [&] { return ::recv(io_.fd(), buffer.data(), buffer.size(), 0); });
+                [&] { return detail::sys::recv(io_.fd(), buffer.data(), buffer.size(), 0); });
 }
 
 IoResult<std::size_t> TcpStream::try_write(std::span<const std::byte> data) noexcept {
-  return try_io(io_.registration(), Interest::write, data.size(),
-                [&] { return ::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL); });
+  return try_io(io_.registration(), Interest::write, data.size(), [&] {
+    return detail::sys::send(io_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+  });
 }
 
 std::pair<OwnedReadHalf, OwnedWriteHalf> TcpStream::into_split() && {
