@@ -2,8 +2,12 @@
 // worker count is the argument. BM_echo_round_trip: one connection, 64-byte ping-pong; an item is
 // one round trip, so the real time per iteration is the round-trip latency.
 // BM_echo_throughput: 16 connections at once, each echoing 64 KiB chunks; bytes are what the
-// clients sent and read back.
+// clients sent and read back. BM_recv_empty_socket: one recv that finds nothing, through glibc's
+// wrapper (0) and through the runtime's socket_calls.hpp (1), in a process with threads: what
+// the cancellation-point wrapper adds to every call.
 #include <benchmark/benchmark.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdio>
@@ -12,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "brigade/runtime/detail/socket_calls.hpp"
 #include "brigade/runtime/join.hpp"
 #include "brigade/runtime/join_handle.hpp"
 #include "brigade/runtime/net/socket_addr.hpp"
@@ -131,7 +136,28 @@ void BM_echo_throughput(benchmark::State& state) {
 
 }  // namespace
 
+// The runtime's workers make this a process with threads, as a server is: glibc's wrapper then
+// takes its cancellation path.
+void BM_recv_empty_socket(benchmark::State& state) {
+  const auto runtime = rt::Builder::multi_thread().worker_threads(1).build();
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair) != 0) {
+    state.SkipWithError("socketpair failed");
+    return;
+  }
+  std::byte buffer[64];
+  const bool through_glibc = state.range(0) == 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(through_glibc
+                                 ? ::recv(pair[0], buffer, sizeof buffer, 0)
+                                 : rt::detail::sys::recv(pair[0], buffer, sizeof buffer, 0));
+  }
+  ::close(pair[0]);
+  ::close(pair[1]);
+}
+
 BENCHMARK(BM_echo_round_trip)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_echo_throughput)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_recv_empty_socket)->Arg(0)->Arg(1);
 
 BENCHMARK_MAIN();
