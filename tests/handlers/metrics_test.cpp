@@ -474,6 +474,29 @@ TEST(Metrics, ConnectionsAreCountedWhileOpenAndInTotal) {
   EXPECT_EQ(closed.value("brigade_http_connections_total") - total_before, 2);
 }
 
+// A request pipelined behind a slow one is timed from when the server turns to it (the answer
+// before it queued), not from when its bytes arrived with the slow one's.
+TEST(Metrics, APipelinedRequestIsTimedFromItsTurn) {
+  Server server;
+  Client client(server.port());
+  http::request<http::string_body> slow{http::verb::get, "/sleep?ms=300", 11};
+  slow.set(http::field::host, "127.0.0.1");
+  http::request<http::string_body> quick{http::verb::get, "/json", 11};
+  quick.set(http::field::host, "127.0.0.1");
+  client.send(slow);
+  client.send(quick);  // sent before the first answer: both are in the server's buffer at once
+  EXPECT_EQ(client.receive().result_int(), 200);
+  EXPECT_EQ(client.receive().result_int(), 200);
+
+  const Exposition scrape = server.scrape();
+  EXPECT_GE(scrape.value("brigade_http_request_duration_seconds_sum",
+                         {{"method", "GET"}, {"route", "/sleep"}}),
+            0.3);
+  EXPECT_LT(scrape.value("brigade_http_request_duration_seconds_sum",
+                         {{"method", "GET"}, {"route", "/json"}}),
+            0.1);
+}
+
 TEST(Metrics, DurationHistogramHasTheBucketsFromHalfAMillisecondToTenSeconds) {
   Server server;
   EXPECT_EQ(server.get("/sleep?ms=30").result_int(), 200);
