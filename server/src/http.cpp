@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
@@ -62,13 +63,7 @@ Headers::Iterator& Headers::Iterator::operator++() noexcept {
 
 Headers::Headers(const Headers& other) { assign(other); }
 
-Headers::Headers(Headers&& other) noexcept
-    : heap_(std::move(other.heap_)),
-      size_(std::exchange(other.size_, 0)),
-      capacity_(std::exchange(other.capacity_, kInlineBytes)),
-      count_(std::exchange(other.count_, 0)) {
-  if (!heap_) std::memcpy(inline_, other.inline_, size_);
-}
+Headers::Headers(Headers&& other) noexcept { take(other); }
 
 Headers& Headers::operator=(const Headers& other) {
   if (this != &other) assign(other);
@@ -76,27 +71,25 @@ Headers& Headers::operator=(const Headers& other) {
 }
 
 Headers& Headers::operator=(Headers&& other) noexcept {
-  if (this == &other) return *this;
+  if (this != &other) take(other);
+  return *this;
+}
+
+void Headers::take(Headers& other) noexcept {
   heap_ = std::move(other.heap_);
   size_ = std::exchange(other.size_, 0);
   capacity_ = std::exchange(other.capacity_, kInlineBytes);
   count_ = std::exchange(other.count_, 0);
   if (!heap_) std::memcpy(inline_, other.inline_, size_);
-  return *this;
 }
 
 void Headers::assign(const Headers& other) {
   size_ = 0;
   count_ = 0;
-  reserve(other.size_);
+  if (other.size_ > capacity_) heap_ = grown_copy(other.size_);
   std::memcpy(data(), other.data(), other.size_);
   size_ = other.size_;
   count_ = other.count_;
-}
-
-void Headers::reserve(std::size_t bytes) {
-  if (bytes <= capacity_) return;
-  heap_ = grown_copy(bytes);
 }
 
 std::unique_ptr<char[]> Headers::grown_copy(std::size_t bytes) {
@@ -161,7 +154,9 @@ void Headers::remove(std::string_view name) {
   // that views one of these fields would be overwritten on the way: compared as a copy.
   char* const base = data();
   std::string copy;
-  if (name.data() >= base && name.data() < base + size_) {
+  // std::less: a total order even for pointers into different objects.
+  if (!std::less<const char*>{}(name.data(), base) &&
+      std::less<const char*>{}(name.data(), base + size_)) {
     copy = name;
     name = copy;
   }

@@ -96,10 +96,10 @@ class Headers {
 
   const char* data() const noexcept { return heap_ ? heap_.get() : inline_; }
   char* data() noexcept { return heap_ ? heap_.get() : inline_; }
-  void reserve(std::size_t bytes);
   // A heap buffer of at least `bytes` holding this one's fields; capacity_ says its size.
   std::unique_ptr<char[]> grown_copy(std::size_t bytes);
   void assign(const Headers& other);
+  void take(Headers& other) noexcept;
 
   std::unique_ptr<char[]> heap_;
   std::uint32_t size_ = 0;  // bytes in use
