@@ -22,6 +22,7 @@
 #include "brigade/runtime/join.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/select.hpp"
+#include "brigade/runtime/sync/notify.hpp"
 #include "brigade/runtime/time.hpp"
 #include "runtime_core.hpp"  // white box: the driver's count of armed timers
 
@@ -171,11 +172,26 @@ rt::Task<int> finish_after(std::chrono::milliseconds delay, bool* finished) {
   co_return 1;
 }
 
+// Fails once `turn` is notified.
+rt::Task<int> throw_when_notified(rt::Notify* turn, const char* what) {
+  co_await turn->notified();
+  fail(what);
+}
+
+// Lets `turn`'s waiter go, then fails before it can run.
+rt::Task<int> notify_then_throw(rt::Notify* turn, const char* what) {
+  co_await rt::yield_now();
+  turn->notify_one();
+  fail(what);
+}
+
 rt::Task<std::string> join_with_failures(bool* others_finished) {
   bool slow_finished = false;
+  rt::Notify turn;
   try {
-    // Operand 1 fails first (at once), operand 0 later; the join waits for operand 2 anyway.
-    co_await rt::join(throw_after(2ms, "second"), throw_after_yield("first"),
+    // Operand 1 fails first, operand 0 right after it (an order no timer or worker can swap);
+    // the join waits for operand 2 anyway.
+    co_await rt::join(throw_when_notified(&turn, "second"), notify_then_throw(&turn, "first"),
                       finish_after(20ms, &slow_finished));
   } catch (const std::runtime_error& e) {
     *others_finished = slow_finished;
