@@ -30,6 +30,7 @@
 #include "brigade/runtime/detail/frame_allocator.hpp"
 #include "brigade/runtime/detail/sync_primitives.hpp"
 #include "brigade/runtime/detail/tick_clock.hpp"
+#include "cpu_affinity.hpp"
 #include "duration_recorder.hpp"
 
 namespace brigade::runtime::detail {
@@ -174,6 +175,9 @@ bool BlockingPool::Shared::spawn_thread_locked() noexcept {
 
 void BlockingPool::Shared::run_thread(std::uint64_t id) noexcept {
   name_this_thread(options_.thread_name);
+  // Checked against the process's CPUs when the runtime was built; should a cpuset shrink since
+  // then, the thread keeps its creator's CPUs rather than not start.
+  pin_this_thread(options_.cpus);
   renice_this_thread(options_.nice);
   stop_caching_frames_on_this_thread();
   blocking_pool_of_this_thread = this;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "brigade/runtime/detail/task_header.hpp"
 #include "brigade/runtime/metrics.hpp"
@@ -27,7 +28,8 @@ class BlockingPool final : public Scheduler {
     std::chrono::milliseconds keep_alive{10'000};
     std::optional<std::size_t> queue_limit;        // none: unbounded
     std::string thread_name = "brigade-blocking";  // Linux keeps the first 15 characters
-    int nice = 0;  // added to each thread's nice value when it starts (0..19)
+    int nice = 0;                   // added to each thread's nice value when it starts (0..19)
+    std::vector<std::size_t> cpus;  // where the threads may run; empty: where their creator may
     // Run on each pool thread before its first task and after its last; must not throw.
     std::function<void()> on_thread_start;
     std::function<void()> on_thread_stop;

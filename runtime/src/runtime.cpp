@@ -1,7 +1,10 @@
 #include "brigade/runtime/runtime.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
+#include "cpu_affinity.hpp"
 #include "runtime_core.hpp"
 
 namespace brigade::runtime {
@@ -28,6 +31,15 @@ Builder& Builder::blocking_queue_limit(std::size_t limit) {
 Builder& Builder::blocking_nice(int nice) {
   if (nice < 0 || nice > 19) throw std::invalid_argument("blocking_nice must be within 0..19");
   options_.blocking_nice = nice;
+  return *this;
+}
+Builder& Builder::blocking_cpus(std::vector<std::size_t> cpus) {
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  if (const std::string unavailable = detail::describe_unavailable(cpus); !unavailable.empty()) {
+    throw std::invalid_argument("blocking_cpus: " + unavailable);
+  }
+  options_.blocking_cpus = std::move(cpus);
   return *this;
 }
 Builder& Builder::thread_name(std::string name) {

@@ -38,6 +38,7 @@ BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCor
   out.queue_limit = options.blocking_queue_limit;
   out.thread_name = options.thread_name + "-blk";
   out.nice = options.blocking_nice;
+  out.cpus = options.blocking_cpus;
   // Blocking closures may spawn tasks on their runtime, as in Tokio.
   out.on_thread_start = [core] {
     tls_blocking_owner = core->shared_from_this();

@@ -6,6 +6,7 @@
 // are bounded only to fail (or, through the Watchdog, abort with a message) instead of hanging CI.
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -878,6 +879,49 @@ TEST(BuilderTest, BlockingNiceLowersThePoolThreadsBelowTheWorkers) {
   EXPECT_EQ(pool, worker + 5);
   EXPECT_THROW(rt::Builder::multi_thread().blocking_nice(20), std::invalid_argument);
   EXPECT_THROW(rt::Builder::multi_thread().blocking_nice(-1), std::invalid_argument);
+}
+
+std::vector<std::size_t> cpus_of_this_thread() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  std::vector<std::size_t> cpus;
+  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
+  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// spawn_blocking's closures run on the blocking_cpus alone; the workers keep every CPU.
+TEST(BuilderTest, BlockingCpusConfineThePoolThreadsOnly) {
+  const std::vector<std::size_t> all = cpus_of_this_thread();
+  ASSERT_FALSE(all.empty());
+  const std::size_t last = all.back();
+  auto runtime = rt::Builder::multi_thread().worker_threads(1).blocking_cpus({last, last}).build();
+  const auto [worker, pool] = runtime.block_on(
+      []() -> rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> {
+        auto on_worker = rt::spawn(
+            []() -> rt::Task<std::vector<std::size_t>> { co_return cpus_of_this_thread(); }());
+        auto worker_cpus = (co_await std::move(on_worker)).value();
+        auto on_pool = rt::spawn_blocking(cpus_of_this_thread);
+        co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
+      }());
+  EXPECT_EQ(worker, all);
+  EXPECT_EQ(pool, std::vector<std::size_t>{last});
+}
+
+TEST(BuilderTest, BlockingCpusRefusesACpuTheProcessMayNotRunOn) {
+  const std::vector<std::size_t> all = cpus_of_this_thread();
+  ASSERT_FALSE(all.empty());
+  const std::size_t absent = all.back() + 1;
+  try {
+    rt::Builder::multi_thread().blocking_cpus({all.front(), absent});
+    FAIL() << "CPU " << absent << " was accepted";
+  } catch (const std::invalid_argument& error) {
+    const std::string expected =
+        "blocking_cpus: CPU " + std::to_string(absent) + " is not one this process may run on";
+    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+  }
 }
 
 TEST(SchedulerMetricsTest, BlockingThreadsGrowWhileClosuresBlock) {

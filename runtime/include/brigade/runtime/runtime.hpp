@@ -76,6 +76,10 @@ struct RuntimeOptions {
   // Linux's nice, per thread), so that CPU-bound jobs give way to the workers on shared cores.
   // Blocking I/O jobs run at the same priority: under CPU contention they wait longer for a core.
   int blocking_nice = 0;
+  // The CPUs the blocking pool's threads may run on (Linux's affinity); empty: wherever the
+  // runtime's creator may. Keeping CPU-bound jobs off some cores leaves the workers cores where
+  // they never have to preempt one; the jobs then share the cores they are given.
+  std::vector<std::size_t> blocking_cpus;
   std::string thread_name = "brigade";
   // A poll of one task running this long or longer is a stall: reported to on_stall while it
   // lasts and when it ends, and counted per worker. Zero: no stall monitor.
@@ -97,6 +101,8 @@ class Builder {
   Builder& blocking_queue_limit(std::size_t limit);
   // Throws std::invalid_argument outside 0..19.
   Builder& blocking_nice(int nice);
+  // Throws std::invalid_argument naming a CPU the calling thread may not run on.
+  Builder& blocking_cpus(std::vector<std::size_t> cpus);
   Builder& thread_name(std::string name);
   Builder& stall_threshold(std::chrono::milliseconds threshold);
   Builder& on_stall(std::function<void(const StallReport&)> sink);
