@@ -52,6 +52,24 @@ std::optional<std::string> Count::to_toml(const std::size_t& value) const {
   return std::to_string(value);
 }
 
+// --- CpuList -------------------------------------------------------------------------------------
+
+std::string CpuList::type_name() const { return "CPU list (0,2-3)"; }
+
+Parsed<CpuList::Value> CpuList::parse_text(std::string_view text) const {
+  return parse_cpu_list(text);
+}
+
+Parsed<CpuList::Value> CpuList::parse_toml(const TomlValue& value) const {
+  if (const auto* n = std::get_if<std::int64_t>(&value)) return parse_cpu_list(std::to_string(*n));
+  return parse_toml_string(*this, value);
+}
+
+std::optional<std::string> CpuList::to_toml(const Value& value) const {
+  if (value.empty()) return std::nullopt;
+  return quote(format_cpu_list(value));
+}
+
 // --- OptionalCount -------------------------------------------------------------------------------
 
 std::string OptionalCount::type_name() const {

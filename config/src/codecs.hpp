@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "text_values.hpp"
 
@@ -37,6 +38,18 @@ struct Count {
   static constexpr bool is_boolean = false;
   std::size_t min;
   std::size_t max;
+
+  std::string type_name() const;
+  Parsed<Value> parse_text(std::string_view text) const;
+  Parsed<Value> parse_toml(const TomlValue& value) const;
+  std::optional<std::string> to_toml(const Value& value) const;
+};
+
+// CPUs as Linux lists them: "1", "0,2-3"; the empty text (or list) means none chosen. TOML also
+// takes an integer, one CPU.
+struct CpuList {
+  using Value = std::vector<std::size_t>;
+  static constexpr bool is_boolean = false;
 
   std::string type_name() const;
   Parsed<Value> parse_text(std::string_view text) const;

@@ -60,6 +60,9 @@ std::vector<KeyDescriptor> make_key_table() {
       key("blocking_nice", &Settings::blocking_nice, Count{0, 19},
           "nice value the blocking pool's threads add to the workers' (0..19): CPU-bound jobs "
           "give the cores to the async workers first; blocking I/O jobs run at it too"),
+      key("blocking_cpus", &Settings::blocking_cpus, CpuList{},
+          "CPUs the blocking pool's threads may run on (\"1\", \"0,2-3\"); unset: all the "
+          "process may. Workers keep every CPU: on the others they never wait for a CPU-bound job"),
       key("stall_threshold", &Settings::stall_threshold, Duration{0ms, 1h},
           "a task polled this long without yielding is logged as a stall, with the worker's "
           "stack; 0: no stall detector"),

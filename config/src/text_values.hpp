@@ -4,10 +4,13 @@
 // text is refused; the caller adds the key and the source.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace brigade::config::detail {
 
@@ -37,6 +40,13 @@ std::string format_duration(std::chrono::milliseconds duration);
 
 // The largest binary unit that is exact: 65536 -> "64KiB"; otherwise the plain number.
 std::string format_byte_size(std::uint64_t bytes);
+
+// CPUs as Linux writes them (cpuset, taskset -c): "1", "0,2-3"; sorted, each once. The empty
+// text is the empty list.
+Parsed<std::vector<std::size_t>> parse_cpu_list(std::string_view text);
+
+// The inverse: {0, 2, 3} -> "0,2-3".
+std::string format_cpu_list(std::span<const std::size_t> cpus);
 
 // A TOML basic string, quoted and escaped; also how error messages quote what they were given.
 std::string quote(std::string_view text);

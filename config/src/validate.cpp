@@ -1,8 +1,13 @@
 #include "validate.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <span>
 #include <system_error>
+#include <vector>
 
 #include "text_values.hpp"
 
@@ -48,6 +53,28 @@ std::expected<void, ConfigError> check_log_file(const Assembly& assembly, std::s
   return {};
 }
 
+// The CPUs must be ones this process may run on now (a container's cpuset, `taskset`): Linux
+// would silently drop the others, or refuse the whole list when none is left.
+std::expected<void, ConfigError> check_cpus(const Assembly& assembly, std::string_view key,
+                                            std::span<const std::size_t> cpus) {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return {};  // nothing to check against
+  std::vector<std::size_t> allowed;
+  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &mask)) allowed.push_back(cpu);
+  }
+  for (const std::size_t cpu : cpus) {
+    if (std::binary_search(allowed.begin(), allowed.end(), cpu)) continue;
+    return std::unexpected(ConfigError{.key = std::string(key),
+                                       .source = assembly.origin(key),
+                                       .reason = "CPU " + std::to_string(cpu) +
+                                                 " is not one this process may run on (" +
+                                                 format_cpu_list(allowed) + ")"});
+  }
+  return {};
+}
+
 }  // namespace
 
 std::expected<void, ConfigError> validate(const Assembly& assembly) {
@@ -71,6 +98,7 @@ std::expected<void, ConfigError> validate(const Assembly& assembly) {
   if (settings.access_log != "off" && settings.access_log != "stdout") {
     if (auto ok = check_log_file(assembly, "access_log", settings.access_log); !ok) return ok;
   }
+  if (auto ok = check_cpus(assembly, "blocking_cpus", settings.blocking_cpus); !ok) return ok;
   if (settings.tls_cert) {
     if (auto ok = check_readable(assembly, "tls_cert", *settings.tls_cert); !ok) return ok;
     if (auto ok = check_readable(assembly, "tls_key", *settings.tls_key); !ok) return ok;

@@ -18,6 +18,7 @@ runtime::Builder runtime_builder(const config::Settings& settings, const Logger&
       .worker_threads(settings.worker_threads)  // 0: one per core
       .max_blocking_threads(settings.max_blocking_threads)
       .blocking_nice(static_cast<int>(settings.blocking_nice))
+      .blocking_cpus(settings.blocking_cpus)  // checked against the process's CPUs by the config
       .thread_name("brigade")
       .stall_threshold(settings.stall_threshold)
       .on_stall(stall_log(log));

@@ -1,6 +1,7 @@
 #include "brigade/config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>   // sched_getaffinity
 #include <stdlib.h>  // mkdtemp
 #include <unistd.h>  // geteuid
 
@@ -206,6 +207,18 @@ TEST(ConfigLoad, IgnoresVariablesWithoutThePrefixAndToolVariables) {
 
 // --- every key from every source -----------------------------------------------------------------
 
+// The CPUs this test may run on, in increasing order: blocking_cpus is checked against them.
+std::vector<std::size_t> allowed_cpus() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  std::vector<std::size_t> cpus;
+  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
+  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
 // A text form of a non-default value for every key. The test fails when a key is added to the
 // table without one, so every key is proven reachable from every source.
 struct EveryKey {
@@ -218,6 +231,7 @@ struct EveryKey {
       {"max_blocking_threads", "64"},
       {"blocking_queue_limit", "unbounded"},
       {"blocking_nice", "3"},
+      {"blocking_cpus", std::to_string(allowed_cpus().back())},
       {"max_connections", "123"},
       {"max_header_bytes", "8193"},
       {"max_body_bytes", "1GiB"},
@@ -252,6 +266,7 @@ struct EveryKey {
     s.max_blocking_threads = 64;
     s.blocking_queue_limit = std::nullopt;
     s.blocking_nice = 3;
+    s.blocking_cpus = {allowed_cpus().back()};
     s.max_connections = 123;
     s.max_header_bytes = 8193;
     s.max_body_bytes = std::size_t{1} << 30;
@@ -324,7 +339,7 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
     const bool native =
         key == "access_log_queue" || key == "enable_block_endpoint" || key == "worker_threads" ||
         key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
-        key == "max_headers" || key == "blocking_nice" ||
+        key == "max_headers" || key == "blocking_nice" || key == "blocking_cpus" ||
         key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
     toml += key + " = " + (native ? value : detail::quote(value)) + "\n";
   }
@@ -522,6 +537,38 @@ TEST(ConfigErrors, IntegersOutsideTheirRange) {
             std::string::npos);
 }
 
+TEST(ConfigValues, CpuListsAsLinuxWritesThem) {
+  using List = std::vector<std::size_t>;
+  EXPECT_EQ(detail::parse_cpu_list("1"), List{1});
+  EXPECT_EQ(detail::parse_cpu_list("3,0-1,1"), (List{0, 1, 3}));
+  EXPECT_EQ(detail::parse_cpu_list("2-4,7"), (List{2, 3, 4, 7}));
+  EXPECT_EQ(detail::parse_cpu_list(""), List{});
+  EXPECT_EQ(detail::format_cpu_list(List{0, 2, 3, 4, 7}), "0,2-4,7");
+  EXPECT_EQ(detail::format_cpu_list(List{5}), "5");
+  for (const std::string_view bad : {"x", "1,", ",1", "1,,2", "-1", "3-1", "1-", "1024", " 1"}) {
+    EXPECT_FALSE(detail::parse_cpu_list(bad)) << bad;
+  }
+  EXPECT_EQ(detail::parse_cpu_list("3-1").error(), "\"3-1\" is a range that ends before it starts");
+  EXPECT_EQ(detail::parse_cpu_list("1024").error(), "CPU 1024 is above 1023");
+}
+
+// A CPU the process may not run on (outside its cpuset or taskset mask) is refused by name,
+// rather than silently dropped by Linux.
+TEST(ConfigErrors, BlockingCpusMustBeOnesTheProcessMayRunOn) {
+  const std::vector<std::size_t> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  const std::string absent = std::to_string(allowed.back() + 1);
+  const ConfigError error = error_of(
+      load({}, {{"BRIGADE_BLOCKING_CPUS", std::to_string(allowed.front()) + "," + absent}}));
+  EXPECT_EQ(error.key, "blocking_cpus");
+  EXPECT_EQ(error.source, "BRIGADE_BLOCKING_CPUS");
+  EXPECT_EQ(error.reason.rfind("CPU " + absent + " is not one this process may run on (", 0), 0u)
+      << error.reason;
+  const ConfigError malformed = error_of(load({"--blocking-cpus=0-"}));
+  EXPECT_EQ(malformed.key, "blocking_cpus");
+  EXPECT_EQ(malformed.source, "--blocking-cpus");
+}
+
 TEST(ConfigErrors, BodyLimitsAreBoundedAndConsistent) {
   EXPECT_NE(error_of(load({"--max-body-bytes=2GiB"})).reason.find("out of range"),
             std::string::npos);
@@ -558,8 +605,8 @@ TEST(ConfigErrors, TomlValuesOfTheWrongType) {
   for (const Case c :
        {Case{"worker_threads = \"4\"", "expected an integer, got a string"},
         Case{"enable_block_endpoint = \"true\"", "expected a boolean"},
-        Case{"access_log = true", "expected a string"},
-        Case{"header_timeout = 10", "use a unit"}, Case{"max_body_bytes = -1", "negative"},
+        Case{"access_log = true", "expected a string"}, Case{"header_timeout = 10", "use a unit"},
+        Case{"max_body_bytes = -1", "negative"},
         Case{"max_body_bytes = true", "expected an integer or a string"},
         Case{"listen = 8080", "expected a string"}, Case{"grace_period = 1.5", "got a float"},
         Case{"data_dir = [\"a\", \"b\"]", "got an array"},

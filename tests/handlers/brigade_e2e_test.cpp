@@ -6,6 +6,7 @@
 // so tests run in parallel without port clashes.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -306,9 +307,11 @@ TEST(BrigadeHealthcheck, ExitsOneWhenNothingAnswers) {
 
 // --- Limits -------------------------------------------------------------------------------------
 
-// --- the blocking pool's priority -----------------------------------------------------------------
+// --- the blocking pool's priority
+// -----------------------------------------------------------------
 
-// Each thread of the process by its name, with its nice value (field 19 of /proc/PID/task/TID/stat).
+// Each thread of the process by its name, with its nice value (field 19 of
+// /proc/PID/task/TID/stat).
 std::vector<std::pair<std::string, int>> thread_niceness(pid_t pid) {
   std::vector<std::pair<std::string, int>> threads;
   for (const auto& entry :
@@ -358,6 +361,63 @@ TEST(BrigadeBlockingPool, BlockingNiceZeroKeepsThemEven) {
   const auto pool = nice_of(threads, "brigade-blk");
   ASSERT_TRUE(pool);
   EXPECT_EQ(pool, nice_of(threads, "brigade-w0"));
+}
+
+// --- the blocking pool's CPUs
+// ----------------------------------------------------------------------
+
+// The CPUs this test may run on, as the server it starts inherits them.
+std::vector<int> allowed_cpus() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// Linux's list of the CPUs each thread named `name` may run on ("0-1"), one entry per thread.
+std::set<std::string> cpus_of_threads(pid_t pid, std::string_view name) {
+  std::set<std::string> lists;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string thread;
+    std::getline(comm, thread);
+    if (thread != name) continue;
+    std::ifstream status(entry.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      constexpr std::string_view kField = "Cpus_allowed_list:";
+      if (line.starts_with(kField))
+        lists.insert(line.substr(line.find_first_not_of(" \t", kField.size())));
+    }
+  }
+  return lists;
+}
+
+TEST(BrigadeBlockingPool, BlockingCpusConfineThePoolNotTheWorkers) {
+  const std::vector<int> cpus = allowed_cpus();
+  ASSERT_FALSE(cpus.empty());
+  const std::string last = std::to_string(cpus.back());
+  Server server({"--blocking-cpus", last});
+  ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-blk"), std::set<std::string>{last});
+  const auto workers = cpus_of_threads(server.process().pid(), "brigade-w0");
+  ASSERT_EQ(workers.size(), 1u);
+  if (cpus.size() > 1) {
+    EXPECT_NE(*workers.begin(), last);
+  }
+}
+
+TEST(BrigadeCommandLine, BlockingCpuTheProcessCannotUseExits2NamingIt) {
+  const std::vector<int> cpus = allowed_cpus();
+  ASSERT_FALSE(cpus.empty());
+  const Finished result = run_to_exit({"--blocking-cpus", std::to_string(cpus.back() + 1)});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("blocking_cpus"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("is not one this process may run on"), std::string::npos) << result.err;
 }
 
 TEST(BrigadeLimits, ConnectionsBeyondMaxConnectionsGet503) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace brigade::config {
 
@@ -43,6 +44,8 @@ struct Settings {
   // How much nicer than the workers the blocking pool's threads run (0..19): CPU-bound jobs on
   // the pool then give the cores to the workers first (the default is measured: see README.md).
   std::size_t blocking_nice = 10;
+  // The CPUs the blocking pool's threads may run on, sorted; empty: every CPU the process may.
+  std::vector<std::size_t> blocking_cpus;
   std::size_t max_connections = 10'000;
   // A poll of one task this long or longer is logged as a stall (0: no stall detector).
   milliseconds stall_threshold{10};
