@@ -12,6 +12,7 @@ describe_scenario() {
     baseline) echo "GET / alone, on the probe's connections" ;;
     offload) echo "GET / while /cpu?work=$cpu_work runs on the blocking pool" ;;
     offload_nice0) echo "the same, the blocking pool at blocking_nice 0" ;;
+    offload_pinned) echo "the same, the blocking pool on CPU $(pinned_cpu) alone (blocking_cpus)" ;;
     antipattern) echo "GET / while /block?ms=$(block_ms_used) blocks the workers" ;;
   esac
 }
@@ -129,12 +130,13 @@ plot_headline() {
   local table=$work_dir/headline.plot.tsv
   : >"$table"
   local scenario label
-  for scenario in baseline offload offload_nice0 antipattern; do
+  for scenario in baseline offload offload_nice0 offload_pinned antipattern; do
     [[ -f $work_dir/$scenario.json ]] || continue
     case $scenario in
       baseline) label="GET / alone" ;;
       offload) label="with /cpu (pool)" ;;
       offload_nice0) label="with /cpu (pool, nice 0)" ;;
+      offload_pinned) label="with /cpu (pool on one CPU)" ;;
       antipattern) label="with /block (workers)" ;;
     esac
     # Rounded as in the table, so that the bars' labels read the same.
@@ -259,12 +261,17 @@ write_report() {
         echo "given after \`--\`), so that the hashing gives the cores to GET / first; the row at"
         echo "\`blocking_nice 0\` shows the same load with the pool's threads competing as equals."
       fi
+      if [[ -f $work_dir/offload_pinned.json ]]; then
+        echo "At \`blocking_cpus $(pinned_cpu)\` the pool's threads may run on that CPU alone while the workers"
+        echo "keep every CPU: on the others a worker never waits for a hashing thread to give way."
+      fi
       echo
       echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
       echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
       headline_row baseline "alone"
       headline_row offload "with /cpu?work=$cpu_work (blocking pool)"
       headline_row offload_nice0 "with /cpu?work=$cpu_work (blocking pool at blocking_nice 0)"
+      headline_row offload_pinned "with /cpu?work=$cpu_work (blocking pool on CPU $(pinned_cpu) alone)"
       headline_row antipattern "with /block?ms=$(block_ms_used) (on the workers)"
       echo
       [[ -f $out/headline.png ]] && echo "![GET / latency, offloaded vs blocking](headline.png)" && echo
