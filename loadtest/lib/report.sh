@@ -134,10 +134,10 @@ plot_headline() {
     [[ -f $work_dir/$scenario.json ]] || continue
     case $scenario in
       baseline) label="GET / alone" ;;
-      offload) label="with /cpu (pool)" ;;
-      offload_nice0) label="with /cpu (pool, nice 0)" ;;
-      offload_pinned) label="with /cpu (pool on one CPU)" ;;
-      antipattern) label="with /block (workers)" ;;
+      offload) label="+ /cpu (pool)" ;;
+      offload_nice0) label="+ /cpu (nice 0)" ;;
+      offload_pinned) label="+ /cpu (1 CPU)" ;;
+      antipattern) label="+ /block (workers)" ;;
     esac
     # Rounded as in the table, so that the bars' labels read the same.
     jq -r --arg heading "$label" '
