@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -48,7 +49,7 @@ std::uint64_t Driver::tick_at_or_after(Clock::time_point when) const noexcept {
   return static_cast<std::uint64_t>(since.count());
 }
 
-void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
+void Driver::park(std::optional<std::chrono::milliseconds> timeout, std::size_t max_events) {
   const std::uint64_t now = tick_now();
   std::uint64_t wake_tick = kNever;
   if (timeout) wake_tick = now + static_cast<std::uint64_t>(timeout->count());
@@ -71,9 +72,10 @@ void Driver::park(std::optional<std::chrono::milliseconds> timeout) {
     timeout_ms = static_cast<int>(look_only ? 0 : std::min(wake_tick - now, kMaxWaitMs));
   }
   release_deregistered();
-  constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  const int ready = sys::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
+  const int ready = sys::epoll_wait(
+      epoll_.get(), events, static_cast<int>(std::clamp<std::size_t>(max_events, 1, kMaxEvents)),
+      timeout_ms);
   {
     std::lock_guard guard(timers_mutex_);
     parked_until_ = kNotParked;

@@ -35,8 +35,11 @@ class Driver {
   void unlock() noexcept { held_.clear(std::memory_order_release); }
 
   // With the driver held: waits for events, a timer or unpark(), for at most `timeout` (none:
-  // until one of those), then fires the timers that are due.
-  void park(std::optional<std::chrono::milliseconds> timeout);
+  // until one of those), then dispatches at most `max_events` of the events (1..256; the rest
+  // stay ready in the kernel, in their order, for the next call) and fires the timers that are
+  // due.
+  static constexpr std::size_t kMaxEvents = 256;
+  void park(std::optional<std::chrono::milliseconds> timeout, std::size_t max_events = kMaxEvents);
   // Wakes park() from any thread.
   void unpark() noexcept;
 

@@ -52,10 +52,11 @@ class BasicParker {
     }
   }
 
-  // Lets the driver fire due timers without sleeping, if no one else is parked in it.
-  void poll_driver() {
+  // Lets the driver fire due timers and hand out up to `max_events` ready events without
+  // sleeping, if no one else is parked in it.
+  void poll_driver(std::size_t max_events) {
     if (!driver_.try_lock()) return;
-    driver_.park(std::chrono::milliseconds(0));
+    driver_.park(std::chrono::milliseconds(0), max_events);
     driver_.unlock();
   }
 

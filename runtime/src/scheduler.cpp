@@ -159,7 +159,10 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
     if (worker.tick % kEventInterval == 0 &&
         clock_.elapsed_ns(worker.driver_polled_at, worker.last_poll_end) >= kMinDriverPollGapNs) {
       worker.driver_polled_at = worker.last_poll_end;
-      worker.parker.poll_driver();
+      // Only as many events as the local queue has room for: what would overflow it is better
+      // left in the kernel's ready list, which keeps its order, than moved to the injection
+      // queue, from where it would run after tasks that became ready later.
+      worker.parker.poll_driver(std::max<std::uint32_t>(worker.local.remaining_slots(), 1));
       worker.clock_fresh = false;
     }
     TaskHeader* task = next_task(worker);

@@ -372,6 +372,50 @@ INSTANTIATE_TEST_SUITE_P(Flavors, NetFlavorTest,
 
 // ---- addresses -------------------------------------------------------------------------------
 
+// --- the order ready connections are served in -------------------------------------------------
+
+rt::Task<void> record_arrival(TcpStream stream, std::size_t index,
+                              std::vector<std::size_t>* order) {
+  std::array<std::byte, 1> byte;
+  must(co_await stream.read(byte), "read");
+  order->push_back(index);
+}
+
+// `count` connections, each with a reader waiting on it; then one byte to each, in order, while
+// the worker is busy sending them, so that they all become ready before any is served.
+rt::Task<std::vector<std::size_t>> serve_ready_burst(std::size_t count) {
+  std::vector<Pair> pairs;
+  for (std::size_t i = 0; i < count; ++i) pairs.push_back(co_await connected_pair());
+  std::vector<std::size_t> order;
+  std::vector<rt::JoinHandle<void>> readers;
+  for (std::size_t i = 0; i < count; ++i) {
+    rt::detail::IoRegistration& io = registration(pairs[i].server);
+    readers.push_back(rt::spawn(record_arrival(std::move(pairs[i].server), i, &order)));
+    co_await until_reader_waits(io);
+  }
+  for (const Pair& pair : pairs) {
+    const std::byte byte{1};
+    EXPECT_EQ(::send(pair.client.native_handle(), &byte, 1, MSG_NOSIGNAL), 1);
+  }
+  for (auto& reader : readers) EXPECT_TRUE((co_await std::move(reader)).has_value());
+  co_return order;
+}
+
+// More connections become ready at once than a worker's queue holds (256), so the worker takes
+// them in several turns of its driver: it serves them in the order they became ready. What did
+// not fit its queue stayed ready in the kernel, in order, rather than going to the injection
+// queue, from where it would have run after connections that became ready later.
+TEST(Tcp, ABurstOfReadyConnectionsIsServedInTheOrderItBecameReady) {
+  constexpr std::size_t kConnections = 400;
+  auto runtime = rt::Builder::multi_thread().worker_threads(1).stall_threshold(0ms).build();
+  const std::vector<std::size_t> order = runtime.block_on(serve_ready_burst(kConnections));
+  ASSERT_EQ(order.size(), kConnections);
+  for (std::size_t i = 1; i < kConnections; ++i) {
+    ASSERT_LT(order[i - 1], order[i])
+        << "connection " << order[i] << " served after " << order[i - 1] << ", at position " << i;
+  }
+}
+
 TEST(SocketAddr, ParsesAndPrintsIpv4AndIpv6) {
   const auto v4 = SocketAddr::parse("127.0.0.1:8080");
   ASSERT_TRUE(v4.has_value());
