@@ -1,7 +1,6 @@
 #include "brigade/config/config.hpp"
 
 #include <gtest/gtest.h>
-#include <sched.h>   // sched_getaffinity
 #include <stdlib.h>  // mkdtemp
 #include <unistd.h>  // geteuid
 
@@ -14,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/allowed_cpus.hpp"
 #include "key_table.hpp"
 #include "text_values.hpp"
 
@@ -207,17 +207,7 @@ TEST(ConfigLoad, IgnoresVariablesWithoutThePrefixAndToolVariables) {
 
 // --- every key from every source -----------------------------------------------------------------
 
-// The CPUs this test may run on, in increasing order: blocking_cpus is checked against them.
-std::vector<std::size_t> allowed_cpus() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  std::vector<std::size_t> cpus;
-  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
-  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
+using brigade::testing::allowed_cpus;  // blocking_cpus is checked against them
 
 // A text form of a non-default value for every key. The test fails when a key is added to the
 // table without one, so every key is proven reachable from every source.

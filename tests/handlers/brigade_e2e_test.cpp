@@ -6,7 +6,6 @@
 // so tests run in parallel without port clashes.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -26,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/allowed_cpus.hpp"
 #include "child_process.hpp"
 #include "http_client.hpp"
 #include "running_brigade.hpp"
@@ -367,16 +367,7 @@ TEST(BrigadeBlockingPool, BlockingNiceZeroKeepsThemEven) {
 // ----------------------------------------------------------------------
 
 // The CPUs this test may run on, as the server it starts inherits them.
-std::vector<int> allowed_cpus() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  std::vector<int> cpus;
-  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
+using brigade::testing::allowed_cpus;
 
 // Linux's list of the CPUs each thread named `name` may run on ("0-1"), one entry per thread.
 std::set<std::string> cpus_of_threads(pid_t pid, std::string_view name) {
@@ -398,7 +389,7 @@ std::set<std::string> cpus_of_threads(pid_t pid, std::string_view name) {
 }
 
 TEST(BrigadeBlockingPool, BlockingCpusConfineThePoolNotTheWorkers) {
-  const std::vector<int> cpus = allowed_cpus();
+  const std::vector<std::size_t> cpus = allowed_cpus();
   ASSERT_FALSE(cpus.empty());
   const std::string last = std::to_string(cpus.back());
   Server server({"--blocking-cpus", last});
@@ -412,7 +403,7 @@ TEST(BrigadeBlockingPool, BlockingCpusConfineThePoolNotTheWorkers) {
 }
 
 TEST(BrigadeCommandLine, BlockingCpuTheProcessCannotUseExits2NamingIt) {
-  const std::vector<int> cpus = allowed_cpus();
+  const std::vector<std::size_t> cpus = allowed_cpus();
   ASSERT_FALSE(cpus.empty());
   const Finished result = run_to_exit({"--blocking-cpus", std::to_string(cpus.back() + 1)});
   EXPECT_EQ(result.exit_code, 2);

@@ -6,7 +6,6 @@
 // are bounded only to fail (or, through the Watchdog, abort with a message) instead of hanging CI.
 #include <gtest/gtest.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/allowed_cpus.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/sync/notify.hpp"
 #include "brigade/runtime/time.hpp"
@@ -881,29 +881,21 @@ TEST(BuilderTest, BlockingNiceLowersThePoolThreadsBelowTheWorkers) {
   EXPECT_THROW(rt::Builder::multi_thread().blocking_nice(-1), std::invalid_argument);
 }
 
-std::vector<std::size_t> cpus_of_this_thread() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  std::vector<std::size_t> cpus;
-  if (::sched_getaffinity(0, sizeof mask, &mask) != 0) return cpus;
-  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
+// What the calling thread may run on: a worker or a pool thread, here.
+using brigade::testing::allowed_cpus;
 
 // spawn_blocking's closures run on the blocking_cpus alone; the workers keep every CPU.
 TEST(BuilderTest, BlockingCpusConfineThePoolThreadsOnly) {
-  const std::vector<std::size_t> all = cpus_of_this_thread();
+  const std::vector<std::size_t> all = allowed_cpus();
   ASSERT_FALSE(all.empty());
   const std::size_t last = all.back();
   auto runtime = rt::Builder::multi_thread().worker_threads(1).blocking_cpus({last, last}).build();
   const auto [worker, pool] = runtime.block_on(
       []() -> rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> {
-        auto on_worker = rt::spawn(
-            []() -> rt::Task<std::vector<std::size_t>> { co_return cpus_of_this_thread(); }());
+        auto on_worker =
+            rt::spawn([]() -> rt::Task<std::vector<std::size_t>> { co_return allowed_cpus(); }());
         auto worker_cpus = (co_await std::move(on_worker)).value();
-        auto on_pool = rt::spawn_blocking(cpus_of_this_thread);
+        auto on_pool = rt::spawn_blocking(allowed_cpus);
         co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
       }());
   EXPECT_EQ(worker, all);
@@ -911,7 +903,7 @@ TEST(BuilderTest, BlockingCpusConfineThePoolThreadsOnly) {
 }
 
 TEST(BuilderTest, BlockingCpusRefusesACpuTheProcessMayNotRunOn) {
-  const std::vector<std::size_t> all = cpus_of_this_thread();
+  const std::vector<std::size_t> all = allowed_cpus();
   ASSERT_FALSE(all.empty());
   const std::size_t absent = all.back() + 1;
   try {
