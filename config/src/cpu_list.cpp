@@ -39,7 +39,8 @@ Parsed<std::vector<std::size_t>> parse_cpu_list(std::string_view text) {
     if (dash != std::string_view::npos) {
       const Parsed<std::size_t> end = parse_cpu(item.substr(dash + 1));
       if (!end) return std::unexpected(end.error());
-      if (*end < *first) return std::unexpected(quote(item) + " is a range that ends before it starts");
+      if (*end < *first)
+        return std::unexpected(quote(item) + " is a range that ends before it starts");
       last = *end;
     }
     for (std::size_t cpu = *first; cpu <= last; ++cpu) cpus.push_back(cpu);

@@ -28,8 +28,8 @@ std::string describe_unavailable(std::span<const std::size_t> cpus) {
     return !std::binary_search(allowed.begin(), allowed.end(), cpu);
   });
   if (unavailable == cpus.end()) return {};
-  std::string text = "CPU " + std::to_string(*unavailable) +
-                     " is not one this process may run on (it may run on ";
+  std::string text =
+      "CPU " + std::to_string(*unavailable) + " is not one this process may run on (it may run on ";
   for (std::size_t i = 0; i < allowed.size(); ++i) {
     if (i > 0) text += ", ";
     text += std::to_string(allowed[i]);
