@@ -1193,7 +1193,10 @@ struct RaceOutcome {
 // The abort lands while the driver may be delivering the readiness event for the same socket
 // (on the other worker): deregistration must be safe with the wake-up in flight. Either outcome
 // is fine, and both must happen across the rounds (the abort comes from at once to a few hundred
-// yields after the write), or the race was not run; the sanitizers watch for the rest.
+// yields after the write), or the race was not run; the sanitizers watch for the rest. Every
+// tenth round waits for the read (up to seconds) before it aborts: on a loaded machine a wake-up
+// can take longer than a few hundred yields in every round, and "no read ever completed" would
+// then say nothing about the runtime.
 rt::Task<RaceOutcome> abort_racing_readiness(int rounds) {
   RaceOutcome out;
   for (int i = 0; i < rounds; ++i) {
@@ -1204,6 +1207,10 @@ rt::Task<RaceOutcome> abort_racing_readiness(int rounds) {
     must(co_await pair.server.write_all(as_bytes("wake")), "write_all");
     const int delay = (i % 10) * 50;
     for (int y = 0; y < delay && !reader.is_finished(); ++y) co_await rt::yield_now();
+    const auto patience = std::chrono::steady_clock::now() + 5s;
+    while (i % 10 == 9 && !reader.is_finished() && std::chrono::steady_clock::now() < patience) {
+      co_await rt::yield_now();
+    }
     reader.abort();
     auto joined = co_await reader;
     if (joined) {
