@@ -32,6 +32,7 @@ void worker_json(std::string& out, std::size_t index, const runtime::WorkerMetri
   field(out, "polls", worker.polls);
   field(out, "steals", worker.steals);
   field(out, "steal_operations", worker.steal_operations);
+  field(out, "overflows", worker.overflows);
   field(out, "parks", worker.parks);
   field(out, "busy_ns", static_cast<std::uint64_t>(worker.busy.count()));
   field(out, "stalls", worker.stalls);

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cassert>
 #include <cstdint>
 
@@ -76,6 +77,7 @@ class LocalQueue {
       }
       if (steal != real) {
         // A stealer is about to free slots; don't contend with it, offload just this task.
+        count_overflow();
         if (inject.push(task)) {
           return nullptr;
         }
@@ -210,6 +212,10 @@ class LocalQueue {
   [[nodiscard]] bool is_empty() const { return len() == 0; }
 
   // Free slots for pushes (slots claimed by an in-flight steal are not free yet).
+  // How many times a full queue sent tasks to the injection queue (Tokio's overflow count).
+  [[nodiscard]] std::uint64_t overflows() const {
+    return overflows_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] std::uint32_t remaining_slots() const {
     // acquire/relaxed: same reasoning as len().
     const std::uint32_t steal = steal_of(head_.load(std::memory_order_acquire));
@@ -260,12 +266,19 @@ class LocalQueue {
     }
     prev->queue_next = task;
     task->queue_next = nullptr;
+    count_overflow();
     rejected = inject.push_batch(first, task, kOverflowBatch + 1) ? nullptr : first;
     return true;
   }
 
+  // Only the owner writes the count: a plain increment, published for readers.
+  void count_overflow() {
+    overflows_.store(overflows_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
   alignas(64) sync::Atomic<std::uint64_t> head_{0};  // CAS'd by owner and stealers.
   alignas(64) sync::Atomic<std::uint32_t> tail_{0};  // Written by owner, read by stealers.
+  std::atomic<std::uint64_t> overflows_{0};          // Written by owner, read by metrics.
   alignas(64) std::array<sync::Atomic<Node*>, Capacity> buffer_{};
 };
 

@@ -401,6 +401,7 @@ void WorkStealingScheduler::fill_metrics(RuntimeMetrics& metrics) const {
     out.polls = worker->polls.load(std::memory_order_relaxed);
     out.steals = worker->steals.load(std::memory_order_relaxed);
     out.steal_operations = worker->steal_operations.load(std::memory_order_relaxed);
+    out.overflows = worker->local.overflows();
     out.parks = worker->parks.load(std::memory_order_relaxed);
     out.busy = std::chrono::nanoseconds(worker->busy_ns.load(std::memory_order_relaxed));
     out.stalls = worker->stalls.load(std::memory_order_relaxed);

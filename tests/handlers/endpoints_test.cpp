@@ -452,8 +452,8 @@ TEST(DebugRuntime, SnapshotIsJson) {
   for (std::size_t i = 0; i < workers.size(); ++i) {
     const json::object& worker = workers[i].as_object();
     EXPECT_EQ(worker.at("index").to_number<std::size_t>(), i);
-    for (const char* key : {"local_queue_depth", "polls", "steals", "steal_operations", "parks",
-                            "busy_ns", "stalls"}) {
+    for (const char* key : {"local_queue_depth", "polls", "steals", "steal_operations", "overflows",
+                            "parks", "busy_ns", "stalls"}) {
       EXPECT_TRUE(worker.at(key).is_number()) << key;
     }
     polls += worker.at("polls").to_number<std::int64_t>();

@@ -278,6 +278,7 @@ TEST(Metrics, EveryFamilyIsExposedWithItsType) {
       {"brigade_runtime_tasks_spawned_total", "counter"},
       {"brigade_runtime_steals_total", "counter"},
       {"brigade_runtime_parks_total", "counter"},
+      {"brigade_runtime_overflows_total", "counter"},
       {"brigade_runtime_polls_total", "counter"},
       {"brigade_runtime_worker_busy_seconds_total", "counter"},
       {"brigade_runtime_budget_forced_yields_total", "counter"},
@@ -309,9 +310,10 @@ TEST(Metrics, EveryFamilyIsExposedWithItsType) {
 
   // The per-worker families have one series per worker, labelled 0..workers-1.
   EXPECT_EQ(scrape.value("brigade_runtime_workers"), 2);
-  for (const char* name : {"brigade_runtime_local_queue_depth", "brigade_runtime_steals_total",
-                           "brigade_runtime_parks_total", "brigade_runtime_polls_total",
-                           "brigade_runtime_worker_busy_seconds_total"}) {
+  for (const char* name :
+       {"brigade_runtime_local_queue_depth", "brigade_runtime_steals_total",
+        "brigade_runtime_parks_total", "brigade_runtime_overflows_total",
+        "brigade_runtime_polls_total", "brigade_runtime_worker_busy_seconds_total"}) {
     std::set<std::string> workers;
     for (const Sample& sample : scrape.find(name)) workers.insert(sample.labels.at("worker"));
     EXPECT_EQ(workers, (std::set<std::string>{"0", "1"})) << name;

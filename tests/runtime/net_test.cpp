@@ -383,22 +383,31 @@ rt::Task<void> record_arrival(TcpStream stream, std::size_t index,
 
 // `count` connections, each with a reader waiting on it; then one byte to each, in order, while
 // the worker is busy sending them, so that they all become ready before any is served.
-rt::Task<std::vector<std::size_t>> serve_ready_burst(std::size_t count) {
+struct BurstOutcome {
+  std::vector<std::size_t> order;
+  std::uint64_t overflows = 0;  // of the worker's local queue while the burst was served
+};
+
+std::uint64_t overflows_so_far() { return rt::Handle::current().metrics().worker.at(0).overflows; }
+
+rt::Task<BurstOutcome> serve_ready_burst(std::size_t count) {
   std::vector<Pair> pairs;
   for (std::size_t i = 0; i < count; ++i) pairs.push_back(co_await connected_pair());
-  std::vector<std::size_t> order;
+  BurstOutcome out;
   std::vector<rt::JoinHandle<void>> readers;
   for (std::size_t i = 0; i < count; ++i) {
     rt::detail::IoRegistration& io = registration(pairs[i].server);
-    readers.push_back(rt::spawn(record_arrival(std::move(pairs[i].server), i, &order)));
+    readers.push_back(rt::spawn(record_arrival(std::move(pairs[i].server), i, &out.order)));
     co_await until_reader_waits(io);
   }
+  const std::uint64_t overflows_before = overflows_so_far();
   for (const Pair& pair : pairs) {
     const std::byte byte{1};
     EXPECT_EQ(::send(pair.client.native_handle(), &byte, 1, MSG_NOSIGNAL), 1);
   }
   for (auto& reader : readers) EXPECT_TRUE((co_await std::move(reader)).has_value());
-  co_return order;
+  out.overflows = overflows_so_far() - overflows_before;
+  co_return out;
 }
 
 // More connections become ready at once than a worker's queue holds (256), so the worker takes
@@ -408,7 +417,9 @@ rt::Task<std::vector<std::size_t>> serve_ready_burst(std::size_t count) {
 TEST(Tcp, ABurstOfReadyConnectionsIsServedInTheOrderItBecameReady) {
   constexpr std::size_t kConnections = 400;
   auto runtime = rt::Builder::multi_thread().worker_threads(1).stall_threshold(0ms).build();
-  const std::vector<std::size_t> order = runtime.block_on(serve_ready_burst(kConnections));
+  const BurstOutcome out = runtime.block_on(serve_ready_burst(kConnections));
+  EXPECT_EQ(out.overflows, 0u) << "the burst overflowed the worker's queue";
+  const std::vector<std::size_t>& order = out.order;
   ASSERT_EQ(order.size(), kConnections);
   for (std::size_t i = 1; i < kConnections; ++i) {
     ASSERT_LT(order[i - 1], order[i])

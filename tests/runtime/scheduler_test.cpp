@@ -916,6 +916,23 @@ TEST(BuilderTest, BlockingCpusRefusesACpuTheProcessMayNotRunOn) {
   }
 }
 
+// Spawns `count` tasks from one task, so that they queue on its worker, then joins them.
+rt::Task<void> spawn_many(std::size_t count) {
+  std::vector<rt::JoinHandle<void>> handles;
+  for (std::size_t i = 0; i < count; ++i) handles.push_back(rt::spawn(nothing()));
+  for (auto& handle : handles) EXPECT_TRUE((co_await std::move(handle)).has_value());
+}
+
+// A worker's queue holds 256 tasks: the 300 spawned at once overflow it, and the metric says so;
+// 100 do not.
+TEST(SchedulerMetricsTest, OverflowsCountWhenALocalQueueSpills) {
+  auto runtime = rt::Builder::multi_thread().worker_threads(1).stall_threshold(0ms).build();
+  runtime.block_on(spawn_many(100));
+  EXPECT_EQ(runtime.metrics().worker.at(0).overflows, 0u);
+  runtime.block_on(spawn_many(300));
+  EXPECT_GE(runtime.metrics().worker.at(0).overflows, 1u);
+}
+
 TEST(SchedulerMetricsTest, BlockingThreadsGrowWhileClosuresBlock) {
   Gate gate;
   std::atomic<int> started{0};

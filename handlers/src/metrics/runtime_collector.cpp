@@ -88,6 +88,9 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
                        MetricType::Counter);
   auto parks = family("brigade_runtime_parks_total", "Times each worker parked for lack of work.",
                       MetricType::Counter);
+  auto overflows = family("brigade_runtime_overflows_total",
+                          "Times each worker's full local queue sent tasks to the global queue.",
+                          MetricType::Counter);
   auto polls =
       family("brigade_runtime_polls_total", "Task runs on each worker.", MetricType::Counter);
   auto busy = family("brigade_runtime_worker_busy_seconds_total",
@@ -101,6 +104,7 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
     add_sample(local_queue, value(worker.local_queue_depth), labels);
     add_sample(steals, value(worker.steals), labels);
     add_sample(parks, value(worker.parks), labels);
+    add_sample(overflows, value(worker.overflows), labels);
     add_sample(polls, value(worker.polls), labels);
     add_sample(busy, std::chrono::duration<double>(worker.busy).count(), labels);
     add_sample(stalls, value(worker.stalls), labels);
@@ -108,6 +112,7 @@ std::vector<prometheus::MetricFamily> RuntimeCollector::Collect() const {
   families.push_back(std::move(local_queue));
   families.push_back(std::move(steals));
   families.push_back(std::move(parks));
+  families.push_back(std::move(overflows));
   families.push_back(std::move(polls));
   families.push_back(std::move(busy));
   families.push_back(std::move(stalls));

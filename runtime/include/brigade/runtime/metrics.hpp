@@ -43,6 +43,7 @@ struct WorkerMetrics {
   std::uint64_t polls = 0;   // task runs
   std::uint64_t steals = 0;  // tasks taken from other workers
   std::uint64_t steal_operations = 0;
+  std::uint64_t overflows = 0;  // times its full local queue sent tasks to the injection queue
   std::uint64_t parks = 0;
   std::chrono::nanoseconds busy{0};
   std::uint64_t stalls = 0;  // polls that ran stall_threshold or longer (counted as they end)
