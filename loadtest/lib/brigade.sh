@@ -5,6 +5,12 @@
 
 brigade_pid=""
 
+# The CPU the offload_pinned scenario keeps the blocking pool to: the highest-numbered one this
+# script may run on (Linux lists them as "0-3" or "0,2,5-7").
+pinned_cpu() {
+  awk -F'[,-]' '/^Cpus_allowed_list:/ { print $NF }' /proc/self/status
+}
+
 # Starts brigade on a free loopback port with the given extra flags, waits for its start-up
 # line, and sets target_url, target_workers and target_version from it.
 start_brigade() {

@@ -37,14 +37,14 @@ std::string describe_unavailable(std::span<const std::size_t> cpus) {
   return text + ")";
 }
 
-bool pin_this_thread(std::span<const std::size_t> cpus) noexcept {
-  if (cpus.empty()) return true;
+void pin_this_thread(std::span<const std::size_t> cpus) noexcept {
+  if (cpus.empty()) return;
   cpu_set_t mask;
   CPU_ZERO(&mask);
   for (const std::size_t cpu : cpus) {
     if (cpu < CPU_SETSIZE) CPU_SET(cpu, &mask);
   }
-  return ::pthread_setaffinity_np(::pthread_self(), sizeof mask, &mask) == 0;
+  static_cast<void>(::pthread_setaffinity_np(::pthread_self(), sizeof mask, &mask));
 }
 
 }  // namespace brigade::runtime::detail

@@ -11,8 +11,8 @@ namespace brigade::runtime::detail {
 // none.
 std::string describe_unavailable(std::span<const std::size_t> cpus);
 
-// Restricts the calling thread to `cpus`; none leaves it where it is. Returns false, changing
-// nothing, when Linux refuses (none of them is in the thread's cpuset any longer).
-bool pin_this_thread(std::span<const std::size_t> cpus) noexcept;
+// Restricts the calling thread to `cpus`; none leaves it where it is, and so does Linux refusing
+// (none of them is in the thread's cpuset any longer).
+void pin_this_thread(std::span<const std::size_t> cpus) noexcept;
 
 }  // namespace brigade::runtime::detail
