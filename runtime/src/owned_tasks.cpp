@@ -76,11 +76,18 @@ void OwnedTasks::remove(TaskHeader* task) noexcept {
     task->owned_prev = task->owned_next = nullptr;
     closed = shard.closed;
     // Under the shard lock, like `closed`: a removal that saw the shard open has decremented
-    // before close_and_abort_all() gets the lock, so the waiter's first look at size() counts it;
-    // one that saw it closed looks at the total. Decrementing after unlocking lost that wake-up.
-    // Sequentially consistent, with size()'s loads: of two last removals in two shards, the one
-    // whose store comes second in that order sees both counts at zero, so someone notifies.
-    shard.count.store(shard.count.load(std::memory_order_relaxed) - 1, std::memory_order_seq_cst);
+    // before close_and_abort_all() gets the lock, so the waiter's first look at size(), which
+    // follows the close on the same thread, counts it; one that saw it closed looks at the total.
+    // Decrementing after unlocking lost that wake-up. Sequentially consistent once closed, with
+    // size()'s loads: of two last removals in two shards, the one whose store comes second in
+    // that order sees both counts at zero, so someone notifies. Open, relaxed is enough, and
+    // saves every completion a locked instruction.
+    const std::size_t count = shard.count.load(std::memory_order_relaxed) - 1;
+    if (closed) {
+      shard.count.store(count, std::memory_order_seq_cst);
+    } else {
+      shard.count.store(count, std::memory_order_relaxed);
+    }
   }
   if (closed && size() == 0) {
     std::lock_guard guard(empty_mutex_);

@@ -26,7 +26,8 @@ class OwnedTasks {
 
   // Refuses new tasks and aborts every task in the list.
   void close_and_abort_all();
-  // After close: waits until every task has completed, or the deadline passes.
+  // After close, on the thread that closed: waits until every task has completed, or the
+  // deadline passes.
   bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
   // Appends every listed task to `out`. One shard at a time, under its lock (which keeps each
   // listed task alive), copying plain data only: tasks spawned or completed meanwhile in another
