@@ -21,6 +21,7 @@ runtime::Builder runtime_builder(const config::Settings& settings, const Logger&
       .blocking_cpus(settings.blocking_cpus)  // checked against the process's CPUs by the config
       .thread_name("brigade")
       .stall_threshold(settings.stall_threshold)
+      .latency_histograms(true)  // exported as brigade_runtime_{poll_duration,schedule_delay}
       .on_stall(stall_log(log));
   if (settings.blocking_queue_limit) builder.blocking_queue_limit(*settings.blocking_queue_limit);
   return builder;

@@ -20,9 +20,10 @@ namespace {
 
 constexpr int kBatch = 1000;
 
-rt::Runtime make_runtime(const benchmark::State& state) {
+rt::Runtime make_runtime(const benchmark::State& state, bool latency_histograms = false) {
   return rt::Builder::multi_thread()
       .worker_threads(static_cast<std::size_t>(state.range(0)))
+      .latency_histograms(latency_histograms)
       .build();
 }
 
@@ -56,6 +57,14 @@ void report_sharing(benchmark::State& state, const rt::Runtime& runtime) {
 
 void BM_spawn_join(benchmark::State& state) {
   auto runtime = make_runtime(state);
+  runtime.block_on(spawn_join_loop(&state));
+  report_sharing(state, runtime);
+}
+
+// With the poll-duration and schedule-delay histograms on, as the server runs: what their clock
+// reads cost a task beside BM_spawn_join.
+void BM_spawn_join_timed(benchmark::State& state) {
+  auto runtime = make_runtime(state, true);
   runtime.block_on(spawn_join_loop(&state));
   report_sharing(state, runtime);
 }
@@ -191,6 +200,7 @@ void BM_describe_tasks(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_spawn_join)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_spawn_join_timed)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_fn_join)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_spawn_blocking_seq)->Arg(1)->Arg(2)->UseRealTime();

@@ -56,6 +56,11 @@ Builder& Builder::on_stall(std::function<void(const StallReport&)> sink) {
   return *this;
 }
 
+Builder& Builder::latency_histograms(bool enabled) {
+  options_.latency_histograms = enabled;
+  return *this;
+}
+
 Runtime Builder::build() const { return Runtime(options_); }
 
 Handle Handle::current() { return Handle(detail::expect_current_runtime().shared_from_this()); }

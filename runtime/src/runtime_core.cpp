@@ -100,7 +100,8 @@ void notify_block_on(RuntimeCore& core, std::atomic<bool>& done) noexcept {
 
 RuntimeCore::RuntimeCore(const RuntimeOptions& options)
     : options_(options),
-      scheduler_(worker_count(options), driver_, options.stall_threshold),
+      scheduler_(worker_count(options), driver_, options.stall_threshold,
+                 options.latency_histograms),
       blocking_(blocking_options(options, this)) {
   if (options.stall_threshold.count() > 0) {
     stall_monitor_ =

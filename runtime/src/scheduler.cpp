@@ -56,8 +56,11 @@ void unref_chain(TaskHeader* chain) noexcept {
 }  // namespace
 
 WorkStealingScheduler::WorkStealingScheduler(std::size_t workers, Driver& driver,
-                                             std::chrono::nanoseconds stall_threshold)
-    : idle_(workers), stall_threshold_ns_(stall_threshold.count()) {
+                                             std::chrono::nanoseconds stall_threshold,
+                                             bool latency_histograms)
+    : idle_(workers),
+      stall_threshold_ns_(stall_threshold.count()),
+      latency_histograms_(latency_histograms) {
   workers_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(driver));
@@ -89,9 +92,23 @@ void WorkStealingScheduler::spawn(TaskHeader* task) noexcept {
   schedule(task);
 }
 
+// A task made runnable on a worker is stamped with this: the start of the poll that wakes or
+// spawns it, or the first wake-up of a driver turn. The stamp is then early by at most the waking
+// poll's length so far (which poll_duration shows), and a driver turn that finds a thousand
+// sockets ready reads the clock once, not a thousand times.
+std::uint64_t WorkStealingScheduler::worker_now(Worker& worker) noexcept {
+  if (!worker.clock_fresh) {
+    worker.last_tick = clock_.now();
+    worker.clock_fresh = true;
+  }
+  return worker.last_tick;
+}
+
 void WorkStealingScheduler::schedule(TaskHeader* task) noexcept {
-  task->runnable_since = clock_.now();
   Worker* worker = current_worker();
+  if (latency_histograms_) {
+    task->runnable_since = worker != nullptr ? worker_now(*worker) : clock_.now();
+  }
   if (worker == nullptr) {
     push_inject(task);
     return;
@@ -157,11 +174,12 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
   while (!should_stop(until)) {
     ++worker.tick;
     if (worker.tick % kEventInterval == 0 &&
-        clock_.elapsed_ns(worker.driver_polled_at, worker.last_poll_end) >= kMinDriverPollGapNs) {
-      worker.driver_polled_at = worker.last_poll_end;
+        clock_.elapsed_ns(worker.driver_polled_at, worker_now(worker)) >= kMinDriverPollGapNs) {
+      worker.driver_polled_at = worker.last_tick;
       // Only as many events as the local queue has room for: what would overflow it is better
       // left in the kernel's ready list, which keeps its order, than moved to the injection
       // queue, from where it would run after tasks that became ready later.
+      worker.clock_fresh = false;  // the turn's first wake-up reads the clock
       worker.parker.poll_driver(std::max<std::uint32_t>(worker.local.remaining_slots(), 1));
       worker.clock_fresh = false;
     }
@@ -178,6 +196,7 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
     const auto now = std::chrono::steady_clock::now();
     bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
     park(worker, until);
+    worker.clock_fresh = false;
     busy_since = std::chrono::steady_clock::now();
   }
   stop_polling(worker);
@@ -247,22 +266,28 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
     if (idle_.transition_from_searching()) notify_parked();
   }
   worker.running_task = true;
-  // One fine clock read per run serves both histograms: it ends the task's wait and starts its
-  // poll; the read that ends a poll starts the next, in a LIFO chain and, while the worker does
-  // nothing else in between, in the next run.
-  std::uint64_t poll_start = worker.clock_fresh ? worker.last_poll_end : clock_.now();
+  // Timed, one fine clock read per poll serves both histograms: it ends the task's wait and
+  // starts its poll; the read that ends a poll starts the next, in a LIFO chain and, while the
+  // worker does nothing else in between, in the next run.
+  const bool timed = latency_histograms_;
+  std::uint64_t poll_start = timed ? worker_now(worker) : 0;
   for (unsigned lifo_polls = 0;;) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
     task->note_poll(tls_worker.index);
-    worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
+    if (timed) {
+      worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
+      worker.last_tick = poll_start;  // the wake stamp of what this poll wakes or spawns
+    }
     const bool yielded = task->run();
-    const std::uint64_t poll_end = clock_.now();
-    worker.poll_duration.record(clock_.elapsed_ns(poll_start, poll_end));
-    poll_start = poll_end;
+    if (timed) {
+      const std::uint64_t poll_end = clock_.now();
+      worker.poll_duration.record(clock_.elapsed_ns(poll_start, poll_end));
+      poll_start = poll_end;
+    }
     if (yielded) {
-      task->runnable_since = poll_end;
-      push_local(worker, task);  // yielded: to the back, behind everyone else
+      task->runnable_since = poll_start;  // this run's end, when timed
+      push_local(worker, task);           // yielded: to the back, behind everyone else
     } else {
       task->unref();
     }
@@ -273,8 +298,10 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
       break;
     }
   }
-  worker.last_poll_end = poll_start;
-  worker.clock_fresh = true;
+  // Timed, the run's last reading is "now" for what follows; untimed, the runs took an unknown
+  // time since the worker last read the clock.
+  if (timed) worker.last_tick = poll_start;
+  worker.clock_fresh = timed;
   worker.running_task = false;
 }
 

@@ -28,8 +28,9 @@ namespace brigade::runtime::detail {
 class WorkStealingScheduler final : public Scheduler {
  public:
   // A poll that runs `stall_threshold` or longer is counted as a stall (zero: none is).
+  // `latency_histograms`: time each poll and each task's wait for one (RuntimeOptions).
   WorkStealingScheduler(std::size_t workers, Driver& driver,
-                        std::chrono::nanoseconds stall_threshold = {});
+                        std::chrono::nanoseconds stall_threshold, bool latency_histograms);
   ~WorkStealingScheduler();
 
   // Takes a new task (TaskCell::kInitialRefs references) and queues it; cancels it at once if
@@ -93,13 +94,15 @@ class WorkStealingScheduler final : public Scheduler {
     LocalQueue<TaskHeader> local;
     TaskHeader* lifo = nullptr;
     std::uint32_t tick = 0;
-    // TickClock readings: when the last run of a task ended, and when the worker last polled
-    // the driver between tasks (see kMinDriverPollGapNs).
-    std::uint64_t last_poll_end = 0;
+    // TickClock readings: the worker's last one (the start of the poll under way, the end of
+    // the last run, or the first wake-up of a driver turn), and when the worker last polled the
+    // driver between tasks (see kMinDriverPollGapNs).
+    std::uint64_t last_tick = 0;
     std::uint64_t driver_polled_at = 0;
-    // Only taking the next task from this worker's own queues has happened since last_poll_end:
-    // it serves as the next run's start, one clock read fewer per task (a read of the cycle
-    // counter costs about as much as the rest of running an empty task's poll).
+    // Only the poll under way, or taking the next task from this worker's own queues, has
+    // happened since last_tick: it serves as "now" for the next run's start and for the wake
+    // stamps of the tasks made runnable meanwhile (worker_now). A read of the cycle counter
+    // costs about as much as the rest of running an empty task's poll.
     bool clock_fresh = false;
     std::uint64_t rng = 0;
     bool searching = false;
@@ -134,6 +137,8 @@ class WorkStealingScheduler final : public Scheduler {
   };
 
   Worker* current_worker() const noexcept;
+  // The worker's last clock reading while it is fresh, else a new one (see the .cpp).
+  std::uint64_t worker_now(Worker& worker) noexcept;
   TaskHeader* next_task(Worker& worker);
   TaskHeader* steal_work(Worker& worker);
   void run_task(Worker& worker, TaskHeader* task);
@@ -156,6 +161,7 @@ class WorkStealingScheduler final : public Scheduler {
   OwnedTasks owned_;
   std::atomic<bool> stopping_{false};
   const std::int64_t stall_threshold_ns_;
+  const bool latency_histograms_;
   const TickClock& clock_ = TickClock::get();
   // Spawns and completions that happen off the worker threads.
   std::atomic<std::uint64_t> spawned_elsewhere_{0};

@@ -14,6 +14,7 @@
 #include "brigade/runtime/metrics.hpp"
 #include "brigade/runtime/runtime.hpp"
 #include "brigade/runtime/spawn.hpp"
+#include "brigade/runtime/time.hpp"
 
 namespace rt = brigade::runtime;
 using namespace std::chrono_literals;
@@ -44,11 +45,12 @@ std::uint64_t counted_from(const rt::DurationHistogram& before, const rt::Durati
 }
 
 // One worker, one pool thread, no stall monitor (the spins would be reported as stalls).
-rt::Runtime single_worker_runtime() {
+rt::Runtime single_worker_runtime(bool latency_histograms = true) {
   return rt::Builder::multi_thread()
       .worker_threads(1)
       .max_blocking_threads(1)
       .stall_threshold(0ms)
+      .latency_histograms(latency_histograms)
       .build();
 }
 
@@ -107,6 +109,42 @@ TEST(SchedulingLatency, EveryPollIsCountedOnceInThePollDurationHistogram) {
   EXPECT_EQ(metrics.schedule_delay.count(), polls);
   // A task queued without a wake stamp would count from the clock's origin (boot): +Inf.
   EXPECT_EQ(metrics.schedule_delay.counts.back(), 0u);
+}
+
+// Off by default, as in Tokio: no clock is read for them, and the histograms say so by staying
+// empty while the polls are counted.
+TEST(SchedulingLatency, TheWorkersHistogramsAreEmptyUnlessAskedFor) {
+  EXPECT_FALSE(rt::Builder::multi_thread().options().latency_histograms);
+  auto runtime = single_worker_runtime(false);
+  runtime.block_on(spawn_then_spin());
+  runtime.shutdown_timeout(10s);
+  const rt::RuntimeMetrics metrics = runtime.metrics();
+  std::uint64_t polls = 0;
+  for (const auto& worker : metrics.worker) polls += worker.polls;
+  EXPECT_GE(polls, 2u);
+  EXPECT_EQ(metrics.poll_duration.count(), 0u);
+  EXPECT_EQ(metrics.schedule_delay.count(), 0u);
+}
+
+rt::Task<void> sleep_for(std::chrono::milliseconds duration) { co_await rt::sleep(duration); }
+
+rt::Task<void> join_a_sleeper(std::chrono::milliseconds duration) {
+  co_await rt::spawn(sleep_for(duration));
+}
+
+// A worker stamps what it wakes with its last clock reading while that reading is fresh: the
+// sleep must make it stale, or the timer's wake-up after the sleep would be stamped with the
+// time the sleep began and count the whole sleep as delay (and a poll would count it as length).
+TEST(SchedulingLatency, ATaskWokenAfterItsWorkerSleptDoesNotCountTheSleep) {
+  constexpr auto kSleep = 300ms;
+  auto runtime = single_worker_runtime();
+  runtime.block_on(join_a_sleeper(kSleep));
+  runtime.shutdown_timeout(10s);
+  const rt::RuntimeMetrics metrics = runtime.metrics();
+
+  EXPECT_GE(metrics.schedule_delay.count(), 3u);  // the joiner, the sleeper, its wake-up
+  EXPECT_EQ(counted_from({}, metrics.schedule_delay, kSleep), 0u);
+  EXPECT_EQ(counted_from({}, metrics.poll_duration, kSleep), 0u);
 }
 
 // The busy closure starts its spin only once the second one is queued, so that one waits for

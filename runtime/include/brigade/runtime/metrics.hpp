@@ -65,7 +65,8 @@ struct RuntimeMetrics {
   std::size_t blocking_queue_depth = 0;
   std::uint64_t blocking_tasks_spawned = 0;
   std::uint64_t blocking_tasks_rejected = 0;
-  // What the scheduler does, summed over the workers (runtime/README.md: "Scheduling latency").
+  // What the scheduler does, summed over the workers (runtime/README.md: "Scheduling latency");
+  // the first two only with Builder::latency_histograms(true), empty without.
   DurationHistogram poll_duration;        // one task run on a worker, start to return
   DurationHistogram schedule_delay;       // a task made runnable (woken, spawned) to its poll
   DurationHistogram blocking_queue_wait;  // a spawn_blocking closure submitted to started
