@@ -27,6 +27,7 @@ check "plan: idle connections held" has "conn_hold.py 18180 10000"
 check "plan: echo servers side by side" has "memory_bench --serve lazy 18190"
 check "plan: Tokio sleepers" has "sleepers 100000 2"
 check "plan: Brigade's spawn_join on two workers" has "runtime_bench --benchmark_filter=^BM_spawn_join/2/"
+check "plan: the same with the latency histograms on" has "runtime_bench --benchmark_filter=^BM_spawn_join_timed/2/"
 check "plan: Tokio's spawn_join on two workers" has "spawn_join 2 2000 1"
 check "plan: Tokio's connection future sizes" has "tokio_echo --future-sizes"
 check "plan: brigade's system calls counted during wrk -c64" \
@@ -88,9 +89,9 @@ spawn_line() { # runtime rep ns
   printf '{"kind":"spawn_join","runtime":"%s","workers":1,"rep":%s,"ns_per_task":%s}\n' "$1" "$2" "$3"
 }
 {
-  spawn_line brigade 1 100; spawn_line tokio 1 200
-  spawn_line brigade 2 90; spawn_line tokio 2 150
-  spawn_line brigade 3 120; spawn_line tokio 3 200
+  spawn_line brigade 1 100; spawn_line brigade_timed 1 140; spawn_line tokio 1 200
+  spawn_line brigade 2 90; spawn_line brigade_timed 2 120; spawn_line tokio 2 150
+  spawn_line brigade 3 120; spawn_line brigade_timed 3 160; spawn_line tokio 3 200
 } >"$results/spawn.jsonl"
 summary=$(python3 "$bench/summarize.py" "$results")
 in_summary() { grep -qF -- "$1" <<<"$summary"; }
@@ -100,8 +101,8 @@ check "summary: medians and same-round ratios" in_summary "| nginx | 50,000 | 0.
 check "summary: brigade's own row" in_summary "| brigade | 90,000 | 0.50 | 2.00 | 1.11 | 0.56 | 1.00 | 1.00 | 1.00 |"
 check "summary: echo memory, Brigade ÷ Tokio" in_summary "| idle echo connection, no buffer while idle | 400 | 360 | 0.90 |"
 check "summary: sleepers from peak RSS and memory_bench" in_summary "| sleeping task | 1,024 | 256 | 0.25 |"
-# brigade ÷ tokio per repetition: 0.5, 0.6, 0.6 -> 0.60.
-check "summary: spawn + join beside Tokio" in_summary "| 1 | 100.0 | 200.0 | 0.60 |"
+# brigade ÷ tokio per repetition: 0.5, 0.6, 0.6 -> 0.60; timed: 0.7, 0.8, 0.8 -> 0.80.
+check "summary: spawn + join beside Tokio" in_summary "| 1 | 100.0 | 140.0 | 200.0 | 0.60 | 0.80 |"
 
 # --- bench/instructions: arguments, and callgrind_summary.py on a hand-made dump -----------------
 check "bench/instructions parses" bash -n "$bench/instructions"
