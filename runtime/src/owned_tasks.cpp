@@ -81,7 +81,8 @@ void OwnedTasks::remove(TaskHeader* task) noexcept {
     // Decrementing after unlocking lost that wake-up. Sequentially consistent once closed, with
     // size()'s loads: of two last removals in two shards, the one whose store comes second in
     // that order sees both counts at zero, so someone notifies. Open, relaxed is enough, and
-    // saves every completion a locked instruction.
+    // saves every completion a locked instruction: the fence that ends close_and_abort_all()
+    // puts those decrements before any notifying removal's look at size().
     const std::size_t count = shard.count.load(std::memory_order_relaxed) - 1;
     if (closed) {
       shard.count.store(count, std::memory_order_seq_cst);
@@ -105,6 +106,10 @@ void OwnedTasks::close_and_abort_all() {
       tasks.push_back(task);
     }
   }
+  // Orders the relaxed decrements of removals that saw a shard open (each before this walk took
+  // that shard's lock) before the notifying removals' size(): a removal that saw its shard
+  // closed and reads another shard's count stale would otherwise leave the waiter unnotified.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (TaskHeader* task : tasks) {
     task->abort();
     task->unref();

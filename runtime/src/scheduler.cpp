@@ -196,7 +196,6 @@ void WorkStealingScheduler::run_worker(std::size_t index, const std::atomic<bool
     const auto now = std::chrono::steady_clock::now();
     bump(worker.busy_ns, static_cast<std::uint64_t>((now - busy_since).count()));
     park(worker, until);
-    worker.clock_fresh = false;
     busy_since = std::chrono::steady_clock::now();
   }
   stop_polling(worker);
@@ -275,15 +274,14 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
     start_poll(worker, poll_clock_ns());
     bump(worker.polls);
     task->note_poll(tls_worker.index);
-    if (timed) {
-      worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
-      worker.last_tick = poll_start;  // the wake stamp of what this poll wakes or spawns
-    }
+    // last_tick == poll_start: the wake stamp of what this poll wakes or spawns.
+    if (timed) worker.schedule_delay.record(clock_.elapsed_ns(task->runnable_since, poll_start));
     const bool yielded = task->run();
     if (timed) {
       const std::uint64_t poll_end = clock_.now();
       worker.poll_duration.record(clock_.elapsed_ns(poll_start, poll_end));
       poll_start = poll_end;
+      worker.last_tick = poll_end;  // for what dropping the task's reference wakes, and the next
     }
     if (yielded) {
       task->runnable_since = poll_start;  // this run's end, when timed
@@ -298,9 +296,8 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
       break;
     }
   }
-  // Timed, the run's last reading is "now" for what follows; untimed, the runs took an unknown
-  // time since the worker last read the clock.
-  if (timed) worker.last_tick = poll_start;
+  // Timed, the run's last reading (last_tick) is "now" for what follows; untimed, the runs took
+  // an unknown time since the worker last read the clock.
   worker.clock_fresh = timed;
   worker.running_task = false;
 }
@@ -356,8 +353,10 @@ void WorkStealingScheduler::park(Worker& worker, const std::atomic<bool>* until)
   for (;;) {
     bump(worker.parks);
     worker.in_park = true;
+    worker.clock_fresh = false;  // a wake-up found by this park reads the clock, once per turn
     worker.parker.park();
     worker.in_park = false;
+    worker.clock_fresh = false;
     // The driver or a timer may have woken tasks into our own queues while we sat in it: they
     // notified nobody (see Worker::in_park), so we take them, and wake a sleeper to share them
     // when there are more than ours to run next.

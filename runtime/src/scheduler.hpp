@@ -46,8 +46,9 @@ class WorkStealingScheduler final : public Scheduler {
   // current-thread flavor's shutdown uses it to run the cancellations).
   void run_until_idle(std::size_t index);
 
-  // Shutdown, in order: cancel every task; wait (running workers do the cancelling); stop the
-  // workers; after they are joined, drop whatever is still queued.
+  // Shutdown, in order: cancel every task; wait (running workers do the cancelling; on the
+  // thread that cancelled); stop the workers; after they are joined, drop whatever is still
+  // queued.
   void cancel_all_tasks();
   bool wait_for_tasks_until(std::chrono::steady_clock::time_point deadline);
   void stop_workers() noexcept;
@@ -99,10 +100,11 @@ class WorkStealingScheduler final : public Scheduler {
     // driver between tasks (see kMinDriverPollGapNs).
     std::uint64_t last_tick = 0;
     std::uint64_t driver_polled_at = 0;
-    // Only the poll under way, or taking the next task from this worker's own queues, has
-    // happened since last_tick: it serves as "now" for the next run's start and for the wake
-    // stamps of the tasks made runnable meanwhile (worker_now). A read of the cycle counter
-    // costs about as much as the rest of running an empty task's poll.
+    // Only the poll under way, or taking the next task off a queue (this worker's, or a batch
+    // of the injection queue's), has happened since last_tick: it serves as "now" for the next
+    // run's start and for the wake stamps of the tasks made runnable meanwhile (worker_now). A
+    // read of the cycle counter costs about as much as the rest of running an empty task's
+    // poll.
     bool clock_fresh = false;
     std::uint64_t rng = 0;
     bool searching = false;

@@ -339,8 +339,13 @@ TEST_P(OneWorkerTimeTest, TimersFireWhileTheOnlyWorkerIsBusy) {
   EXPECT_GT(report.yields_while_waiting.load(), 0u);
 }
 
-TEST(TimeBusyTest, TimersFireWhileEveryWorkerIsBusy) {
-  auto runtime = rt::Builder::multi_thread().worker_threads(2).build();
+// Busy workers poll the driver every so many tasks, and no more often than a minimum gap they
+// measure with the latency histograms' clock or, with those off, a read of their own.
+class TimeBusyTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(TimeBusyTest, TimersFireWhileEveryWorkerIsBusy) {
+  auto runtime =
+      rt::Builder::multi_thread().worker_threads(2).latency_histograms(GetParam()).build();
   BusyReport report;
   runtime.block_on(keep_workers_busy_while_sleeping(&report, 4));
   EXPECT_EQ(report.busy_tasks_that_saw_the_wake.load(), 4)
@@ -348,6 +353,9 @@ TEST(TimeBusyTest, TimersFireWhileEveryWorkerIsBusy) {
   EXPECT_EQ(report.woke_early.load(), 0);
   EXPECT_GT(report.yields_while_waiting.load(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(LatencyHistograms, TimeBusyTest, ::testing::Bool(),
+                         [](const auto& param_info) { return param_info.param ? "On" : "Off"; });
 
 // ---------------------------------------------------------------------------------------------
 // Interval

@@ -67,8 +67,10 @@ struct RuntimeMetrics {
   std::uint64_t blocking_tasks_rejected = 0;
   // What the scheduler does, summed over the workers (runtime/README.md: "Scheduling latency");
   // the first two only with Builder::latency_histograms(true), empty without.
-  DurationHistogram poll_duration;        // one task run on a worker, start to return
-  DurationHistogram schedule_delay;       // a task made runnable (woken, spawned) to its poll
+  DurationHistogram poll_duration;  // one task run on a worker, start to return
+  // A task made runnable (woken, spawned) to its poll; made runnable by a running poll, from
+  // that poll's start.
+  DurationHistogram schedule_delay;
   DurationHistogram blocking_queue_wait;  // a spawn_blocking closure submitted to started
 };
 

@@ -85,9 +85,9 @@ struct RuntimeOptions {
   // lasts and when it ends, and counted per worker. Zero: no stall monitor.
   std::chrono::milliseconds stall_threshold{10};
   // Time every poll and every task's wait for a worker (RuntimeMetrics::poll_duration and
-  // schedule_delay): a cycle-counter read per poll, about a fifth of what spawning and joining
-  // an empty task costs on a virtual machine. Off, those two histograms stay empty. Tokio's
-  // poll-time histogram is opt-in for the same reason.
+  // schedule_delay): about a cycle-counter read per poll; the two of a spawn and join (the
+  // task's poll, its joiner's) are a fifth of what it costs on a virtual machine. Off, those two
+  // histograms stay empty. Tokio's poll-time histogram is opt-in for the same reason.
   bool latency_histograms = false;
   // Called on the stall monitor's thread; unset: a line to stderr (describe()).
   std::function<void(const StallReport&)> on_stall;

@@ -10,8 +10,8 @@
 
 namespace brigade::runtime::detail {
 
-// The clock of the scheduling-latency histograms: three reads per task run (when it is made
-// runnable, when its poll starts, when the poll returns), so it has to be cheap and fine. The
+// The clock of the scheduling-latency histograms: about one read per poll when they are on (see
+// WorkStealingScheduler::run_task and worker_now), so it has to be cheap and fine. The
 // server times each request with it too (two reads a request).
 //
 // On x86-64 with an invariant TSC (CPUID 0x80000007, EDX bit 8: constant rate, never stops) it
