@@ -7,7 +7,6 @@
 #include <vector>
 
 namespace brigade::runtime::detail {
-namespace {
 
 std::vector<std::size_t> allowed_cpus() {
   cpu_set_t mask;
@@ -19,8 +18,6 @@ std::vector<std::size_t> allowed_cpus() {
   }
   return cpus;
 }
-
-}  // namespace
 
 std::string describe_unavailable(std::span<const std::size_t> cpus) {
   const std::vector<std::size_t> allowed = allowed_cpus();

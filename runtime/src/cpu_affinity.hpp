@@ -3,8 +3,12 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace brigade::runtime::detail {
+
+// The CPUs the calling thread may run on, ascending.
+std::vector<std::size_t> allowed_cpus();
 
 // "CPU 7 is not one this process may run on (it may run on 0, 1)" for the first of `cpus` outside
 // the calling thread's affinity mask (which a cpuset or `taskset` narrows); empty when there is

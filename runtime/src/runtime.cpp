@@ -8,6 +8,20 @@
 #include "runtime_core.hpp"
 
 namespace brigade::runtime {
+namespace {
+
+// Sorted, each once, and every one a CPU the calling thread may run on (else Linux would drop it
+// quietly, or refuse the whole mask when none is left).
+std::vector<std::size_t> checked_cpus(const char* setting, std::vector<std::size_t> cpus) {
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  if (const std::string unavailable = detail::describe_unavailable(cpus); !unavailable.empty()) {
+    throw std::invalid_argument(std::string(setting) + ": " + unavailable);
+  }
+  return cpus;
+}
+
+}  // namespace
 
 Builder Builder::multi_thread() { return Builder(RuntimeOptions::Flavor::multi_thread); }
 Builder Builder::current_thread() { return Builder(RuntimeOptions::Flavor::current_thread); }
@@ -34,12 +48,11 @@ Builder& Builder::blocking_nice(int nice) {
   return *this;
 }
 Builder& Builder::blocking_cpus(std::vector<std::size_t> cpus) {
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
-  if (const std::string unavailable = detail::describe_unavailable(cpus); !unavailable.empty()) {
-    throw std::invalid_argument("blocking_cpus: " + unavailable);
-  }
-  options_.blocking_cpus = std::move(cpus);
+  options_.blocking_cpus = checked_cpus("blocking_cpus", std::move(cpus));
+  return *this;
+}
+Builder& Builder::worker_cpus(std::vector<std::size_t> cpus) {
+  options_.worker_cpus = checked_cpus("worker_cpus", std::move(cpus));
   return *this;
 }
 Builder& Builder::thread_name(std::string name) {
@@ -61,7 +74,14 @@ Builder& Builder::latency_histograms(bool enabled) {
   return *this;
 }
 
-Runtime Builder::build() const { return Runtime(options_); }
+Runtime Builder::build() const {
+  if (options_.flavor == RuntimeOptions::Flavor::current_thread && !options_.worker_cpus.empty()) {
+    throw std::invalid_argument(
+        "worker_cpus: a current-thread runtime has no worker threads (it runs on the thread in "
+        "block_on)");
+  }
+  return Runtime(options_);
+}
 
 Handle Handle::current() { return Handle(detail::expect_current_runtime().shared_from_this()); }
 

@@ -11,6 +11,7 @@
 #include "brigade/runtime/coop.hpp"
 #include "brigade/runtime/detail/misuse.hpp"
 #include "brigade/runtime/spawn_local.hpp"
+#include "cpu_affinity.hpp"
 
 namespace brigade::runtime::detail {
 namespace {
@@ -23,6 +24,7 @@ thread_local std::shared_ptr<RuntimeCore> tls_blocking_owner;
 std::size_t worker_count(const RuntimeOptions& options) {
   if (options.flavor == RuntimeOptions::Flavor::current_thread) return 1;
   if (options.worker_threads != 0) return options.worker_threads;
+  if (!options.worker_cpus.empty()) return options.worker_cpus.size();
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -39,6 +41,9 @@ BlockingPool::Options blocking_options(const RuntimeOptions& options, RuntimeCor
   out.thread_name = options.thread_name + "-blk";
   out.nice = options.blocking_nice;
   out.cpus = options.blocking_cpus;
+  // Pool threads are started by workers, whose affinity they inherit: without CPUs of their own
+  // they take back the ones the runtime's creator may use.
+  if (out.cpus.empty() && !options.worker_cpus.empty()) out.cpus = allowed_cpus();
   // Blocking closures may spawn tasks on their runtime, as in Tokio.
   out.on_thread_start = [core] {
     tls_blocking_owner = core->shared_from_this();
@@ -124,6 +129,7 @@ void RuntimeCore::start() {
 
 void RuntimeCore::run_worker_thread(std::size_t index) {
   name_this_thread(options_.thread_name + "-w" + std::to_string(index));
+  pin_this_thread(options_.worker_cpus);
   {
     RuntimeScope scope(this);
     scheduler_.run_worker(index);

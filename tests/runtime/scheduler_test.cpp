@@ -916,6 +916,56 @@ TEST(BuilderTest, BlockingCpusRefusesACpuTheProcessMayNotRunOn) {
   }
 }
 
+// The workers' CPUs and the pool's, as a task and a blocking closure see them.
+rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> where_things_run() {
+  auto on_worker =
+      rt::spawn([]() -> rt::Task<std::vector<std::size_t>> { co_return allowed_cpus(); }());
+  auto worker_cpus = (co_await std::move(on_worker)).value();
+  auto on_pool = rt::spawn_blocking(allowed_cpus);
+  co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
+}
+
+// The pool's threads are started by a worker: without CPUs of their own they must not inherit
+// the workers' narrower set.
+TEST(BuilderTest, WorkerCpusConfineTheWorkersNotThePool) {
+  const std::vector<std::size_t> all = allowed_cpus();
+  ASSERT_FALSE(all.empty());
+  auto runtime = rt::Builder::multi_thread().worker_cpus({all.front()}).build();
+  EXPECT_EQ(runtime.metrics().workers, 1u) << "one worker per CPU named";
+  const auto [worker, pool] = runtime.block_on(where_things_run());
+  EXPECT_EQ(worker, std::vector<std::size_t>{all.front()});
+  EXPECT_EQ(pool, all);
+}
+
+TEST(BuilderTest, WorkerCpusAndBlockingCpusKeepEachToItsOwn) {
+  const std::vector<std::size_t> all = allowed_cpus();
+  if (all.size() < 2) GTEST_SKIP() << "needs two CPUs this process may run on";
+  auto runtime = rt::Builder::multi_thread()
+                     .worker_threads(2)
+                     .worker_cpus({all.front()})
+                     .blocking_cpus({all.back()})
+                     .build();
+  const auto [worker, pool] = runtime.block_on(where_things_run());
+  EXPECT_EQ(worker, std::vector<std::size_t>{all.front()});
+  EXPECT_EQ(pool, std::vector<std::size_t>{all.back()});
+}
+
+TEST(BuilderTest, WorkerCpusRefusesACpuTheProcessMayNotRunOnAndACurrentThreadRuntime) {
+  const std::vector<std::size_t> all = allowed_cpus();
+  ASSERT_FALSE(all.empty());
+  const std::size_t absent = all.back() + 1;
+  try {
+    rt::Builder::multi_thread().worker_cpus({absent});
+    FAIL() << "CPU " << absent << " was accepted";
+  } catch (const std::invalid_argument& error) {
+    const std::string expected =
+        "worker_cpus: CPU " + std::to_string(absent) + " is not one this process may run on";
+    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(rt::Builder::current_thread().worker_cpus({all.front()}).build(),
+               std::invalid_argument);
+}
+
 // Spawns `count` tasks from one task, so that they queue on its worker, then joins them.
 rt::Task<void> spawn_many(std::size_t count) {
   std::vector<rt::JoinHandle<void>> handles;

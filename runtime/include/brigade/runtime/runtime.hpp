@@ -80,6 +80,11 @@ struct RuntimeOptions {
   // runtime's creator may. Keeping CPU-bound jobs off some cores leaves the workers cores where
   // they never have to preempt one; the jobs then share the cores they are given.
   std::vector<std::size_t> blocking_cpus;
+  // The CPUs the worker threads may run on; empty: wherever the runtime's creator may. With
+  // blocking_cpus, it keeps the workers off the cores the CPU-bound jobs run on. With
+  // worker_threads at 0, it also sets how many workers there are: one per CPU named. The
+  // multi-thread flavor only (a current-thread runtime's worker is the caller's thread).
+  std::vector<std::size_t> worker_cpus;
   std::string thread_name = "brigade";
   // A poll of one task running this long or longer is a stall: reported to on_stall while it
   // lasts and when it ends, and counted per worker. Zero: no stall monitor.
@@ -108,6 +113,9 @@ class Builder {
   Builder& blocking_nice(int nice);
   // Throws std::invalid_argument naming a CPU the calling thread may not run on.
   Builder& blocking_cpus(std::vector<std::size_t> cpus);
+  // Throws std::invalid_argument naming a CPU the calling thread may not run on; build() throws
+  // it for a current-thread runtime.
+  Builder& worker_cpus(std::vector<std::size_t> cpus);
   Builder& thread_name(std::string name);
   Builder& stall_threshold(std::chrono::milliseconds threshold);
   Builder& on_stall(std::function<void(const StallReport&)> sink);
