@@ -62,7 +62,11 @@ std::vector<KeyDescriptor> make_key_table() {
           "give the cores to the async workers first; blocking I/O jobs run at it too"),
       key("blocking_cpus", &Settings::blocking_cpus, CpuList{},
           "CPUs the blocking pool's threads may run on (\"1\", \"0,2-3\"); unset: all the "
-          "process may. Workers keep every CPU: on the others they never wait for a CPU-bound job"),
+          "process may. The workers keep every CPU unless worker_cpus keeps them off these"),
+      key("worker_cpus", &Settings::worker_cpus, CpuList{},
+          "CPUs the async workers may run on (\"0\", \"0,2-3\"); unset: all the process may. "
+          "Beside blocking_cpus, keeps the workers off the CPU-bound jobs' CPUs; with "
+          "worker_threads 0, one worker per CPU named"),
       key("stall_threshold", &Settings::stall_threshold, Duration{0ms, 1h},
           "a task polled this long without yielding is logged as a stall, with the worker's "
           "stack; 0: no stall detector"),

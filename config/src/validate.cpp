@@ -99,6 +99,7 @@ std::expected<void, ConfigError> validate(const Assembly& assembly) {
     if (auto ok = check_log_file(assembly, "access_log", settings.access_log); !ok) return ok;
   }
   if (auto ok = check_cpus(assembly, "blocking_cpus", settings.blocking_cpus); !ok) return ok;
+  if (auto ok = check_cpus(assembly, "worker_cpus", settings.worker_cpus); !ok) return ok;
   if (settings.tls_cert) {
     if (auto ok = check_readable(assembly, "tls_cert", *settings.tls_cert); !ok) return ok;
     if (auto ok = check_readable(assembly, "tls_key", *settings.tls_key); !ok) return ok;

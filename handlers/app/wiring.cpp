@@ -19,6 +19,7 @@ runtime::Builder runtime_builder(const config::Settings& settings, const Logger&
       .max_blocking_threads(settings.max_blocking_threads)
       .blocking_nice(static_cast<int>(settings.blocking_nice))
       .blocking_cpus(settings.blocking_cpus)  // checked against the process's CPUs by the config
+      .worker_cpus(settings.worker_cpus)
       .thread_name("brigade")
       .stall_threshold(settings.stall_threshold)
       .latency_histograms(true)  // exported as brigade_runtime_{poll_duration,schedule_delay}

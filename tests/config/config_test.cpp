@@ -4,6 +4,8 @@
 #include <stdlib.h>  // mkdtemp
 #include <unistd.h>  // geteuid
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -207,7 +209,7 @@ TEST(ConfigLoad, IgnoresVariablesWithoutThePrefixAndToolVariables) {
 
 // --- every key from every source -----------------------------------------------------------------
 
-using brigade::testing::allowed_cpus;  // blocking_cpus is checked against them
+using brigade::testing::allowed_cpus;  // blocking_cpus and worker_cpus are checked against them
 
 // A text form of a non-default value for every key. The test fails when a key is added to the
 // table without one, so every key is proven reachable from every source.
@@ -222,6 +224,7 @@ struct EveryKey {
       {"blocking_queue_limit", "unbounded"},
       {"blocking_nice", "3"},
       {"blocking_cpus", std::to_string(allowed_cpus().back())},
+      {"worker_cpus", std::to_string(allowed_cpus().front())},
       {"max_connections", "123"},
       {"max_header_bytes", "8193"},
       {"max_body_bytes", "1GiB"},
@@ -257,6 +260,7 @@ struct EveryKey {
     s.blocking_queue_limit = std::nullopt;
     s.blocking_nice = 3;
     s.blocking_cpus = {allowed_cpus().back()};
+    s.worker_cpus = {allowed_cpus().front()};
     s.max_connections = 123;
     s.max_header_bytes = 8193;
     s.max_body_bytes = std::size_t{1} << 30;
@@ -326,11 +330,12 @@ TEST(ConfigSources, EveryKeyFromTomlNativeTypes) {
   const EveryKey every;
   std::string toml;
   for (const auto& [key, value] : every.text) {
-    const bool native =
-        key == "access_log_queue" || key == "enable_block_endpoint" || key == "worker_threads" ||
-        key == "max_blocking_threads" || key == "max_connections" || key == "max_header_bytes" ||
-        key == "max_headers" || key == "blocking_nice" || key == "blocking_cpus" ||
-        key == "hash_offload_threshold" || key == "max_cpu_work" || key == "max_fanout";
+    const bool native = key == "access_log_queue" || key == "enable_block_endpoint" ||
+                        key == "worker_threads" || key == "max_blocking_threads" ||
+                        key == "max_connections" || key == "max_header_bytes" ||
+                        key == "max_headers" || key == "blocking_nice" || key == "blocking_cpus" ||
+                        key == "worker_cpus" || key == "hash_offload_threshold" ||
+                        key == "max_cpu_work" || key == "max_fanout";
     toml += key + " = " + (native ? value : detail::quote(value)) + "\n";
   }
   const fs::path file = every.dir.write("every.toml", toml);
@@ -544,19 +549,26 @@ TEST(ConfigValues, CpuListsAsLinuxWritesThem) {
 
 // A CPU the process may not run on (outside its cpuset or taskset mask) is refused by name,
 // rather than silently dropped by Linux.
-TEST(ConfigErrors, BlockingCpusMustBeOnesTheProcessMayRunOn) {
+TEST(ConfigErrors, CpuListsMustBeOnesTheProcessMayRunOn) {
   const std::vector<std::size_t> allowed = allowed_cpus();
   ASSERT_FALSE(allowed.empty());
   const std::string absent = std::to_string(allowed.back() + 1);
-  const ConfigError error = error_of(
-      load({}, {{"BRIGADE_BLOCKING_CPUS", std::to_string(allowed.front()) + "," + absent}}));
-  EXPECT_EQ(error.key, "blocking_cpus");
-  EXPECT_EQ(error.source, "BRIGADE_BLOCKING_CPUS");
-  EXPECT_EQ(error.reason.rfind("CPU " + absent + " is not one this process may run on (", 0), 0u)
-      << error.reason;
-  const ConfigError malformed = error_of(load({"--blocking-cpus=0-"}));
-  EXPECT_EQ(malformed.key, "blocking_cpus");
-  EXPECT_EQ(malformed.source, "--blocking-cpus");
+  for (const std::string key : {"blocking_cpus", "worker_cpus"}) {
+    std::string variable = "BRIGADE_" + key;
+    std::transform(variable.begin(), variable.end(), variable.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const ConfigError error =
+        error_of(load({}, {{variable, std::to_string(allowed.front()) + "," + absent}}));
+    EXPECT_EQ(error.key, key);
+    EXPECT_EQ(error.source, variable);
+    EXPECT_EQ(error.reason.rfind("CPU " + absent + " is not one this process may run on (", 0), 0u)
+        << error.reason;
+    const ConfigError malformed = error_of(load({flag + "=0-"}));
+    EXPECT_EQ(malformed.key, key);
+    EXPECT_EQ(malformed.source, flag);
+  }
 }
 
 TEST(ConfigErrors, BodyLimitsAreBoundedAndConsistent) {

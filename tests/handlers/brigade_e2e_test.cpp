@@ -402,6 +402,20 @@ TEST(BrigadeBlockingPool, BlockingCpusConfineThePoolNotTheWorkers) {
   }
 }
 
+// With the pool on the last CPU and the workers on the first, neither shares the other's: a
+// worker never waits for a CPU-bound job to give way. One worker per CPU named.
+TEST(BrigadeBlockingPool, WorkerCpusKeepTheWorkersOffThePoolsCpus) {
+  const std::vector<std::size_t> cpus = allowed_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs this process may run on";
+  const std::string first = std::to_string(cpus.front());
+  const std::string last = std::to_string(cpus.back());
+  Server server({"--blocking-cpus", last, "--worker-cpus", first, "--worker-threads", "0"});
+  ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-blk"), std::set<std::string>{last});
+  EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-w0"), std::set<std::string>{first});
+  EXPECT_TRUE(cpus_of_threads(server.process().pid(), "brigade-w1").empty()) << "one worker";
+}
+
 TEST(BrigadeCommandLine, BlockingCpuTheProcessCannotUseExits2NamingIt) {
   const std::vector<std::size_t> cpus = allowed_cpus();
   ASSERT_FALSE(cpus.empty());

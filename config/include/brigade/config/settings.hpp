@@ -46,6 +46,9 @@ struct Settings {
   std::size_t blocking_nice = 10;
   // The CPUs the blocking pool's threads may run on, sorted; empty: every CPU the process may.
   std::vector<std::size_t> blocking_cpus;
+  // The CPUs the async workers may run on, sorted; empty: every CPU the process may. With
+  // worker_threads at 0, one worker per CPU named.
+  std::vector<std::size_t> worker_cpus;
   std::size_t max_connections = 10'000;
   // A poll of one task this long or longer is logged as a stall (0: no stall detector).
   milliseconds stall_threshold{10};
