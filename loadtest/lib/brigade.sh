@@ -8,7 +8,21 @@ brigade_pid=""
 # The CPU the offload_pinned scenario keeps the blocking pool to: the highest-numbered one this
 # script may run on (Linux lists them as "0-3" or "0,2,5-7").
 pinned_cpu() {
-  awk -F'[,-]' '/^Cpus_allowed_list:/ { print $NF }' /proc/self/status
+  awk '/^Cpus_allowed_list:/ { n = split($2, cpus, /[,-]/); print cpus[n] }' /proc/self/status
+}
+
+# The CPUs the *_isolated scenarios keep the workers to: every other one this script may run on,
+# as a list ("0", "0,1,2"); empty when it may run on one CPU only.
+apart_cpus() {
+  awk '/^Cpus_allowed_list:/ {
+    n = split($2, parts, ",")
+    for (i = 1; i <= n; i++) {
+      if (split(parts[i], range, "-") == 1) range[2] = range[1]
+      for (cpu = range[1]; cpu <= range[2]; cpu++) cpus[++count] = cpu
+    }
+    for (i = 1; i < count; i++) printf "%s%s", (i > 1 ? "," : ""), cpus[i]
+    print ""
+  }' /proc/self/status
 }
 
 # Starts brigade on a free loopback port with the given extra flags, waits for its start-up

@@ -13,6 +13,8 @@ describe_scenario() {
     offload) echo "GET / while /cpu?work=$cpu_work runs on the blocking pool" ;;
     offload_nice0) echo "the same, the blocking pool at blocking_nice 0" ;;
     offload_pinned) echo "the same, the blocking pool on CPU $(pinned_cpu) alone (blocking_cpus)" ;;
+    baseline_isolated) echo "GET / alone, the workers on CPU $(apart_cpus), the pool on CPU $(pinned_cpu)" ;;
+    offload_isolated) echo "GET / while /cpu?work=$cpu_work runs, the workers and the pool apart (worker_cpus)" ;;
     antipattern) echo "GET / while /block?ms=$(block_ms_used) blocks the workers" ;;
   esac
 }
@@ -130,13 +132,16 @@ plot_headline() {
   local table=$work_dir/headline.plot.tsv
   : >"$table"
   local scenario label
-  for scenario in baseline offload offload_nice0 offload_pinned antipattern; do
+  for scenario in baseline offload offload_nice0 offload_pinned baseline_isolated offload_isolated \
+    antipattern; do
     [[ -f $work_dir/$scenario.json ]] || continue
     case $scenario in
       baseline) label="GET / alone" ;;
       offload) label="+ /cpu (pool)" ;;
       offload_nice0) label="+ /cpu (nice 0)" ;;
       offload_pinned) label="+ /cpu (1 CPU)" ;;
+      baseline_isolated) label="alone (apart)" ;;
+      offload_isolated) label="+ /cpu (apart)" ;;
       antipattern) label="+ /block (workers)" ;;
     esac
     # Rounded as in the table, so that the bars' labels read the same.
@@ -265,6 +270,10 @@ write_report() {
         echo "At \`blocking_cpus $(pinned_cpu)\` the pool's threads may run on that CPU alone while the workers"
         echo "keep every CPU: on the others a worker never waits for a hashing thread to give way."
       fi
+      if [[ -f $work_dir/offload_isolated.json ]]; then
+        echo "Apart, the workers run on CPU $(apart_cpus) alone (\`worker_cpus\`, one worker each) and the pool"
+        echo "on CPU $(pinned_cpu): GET / is measured alone and beside /cpu in that same setting."
+      fi
       echo
       echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
       echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
@@ -272,6 +281,8 @@ write_report() {
       headline_row offload "with /cpu?work=$cpu_work (blocking pool)"
       headline_row offload_nice0 "with /cpu?work=$cpu_work (blocking pool at blocking_nice 0)"
       headline_row offload_pinned "with /cpu?work=$cpu_work (blocking pool on CPU $(pinned_cpu) alone)"
+      headline_row baseline_isolated "alone, workers on CPU $(apart_cpus) and pool on CPU $(pinned_cpu)"
+      headline_row offload_isolated "with /cpu?work=$cpu_work, workers on CPU $(apart_cpus) and pool on CPU $(pinned_cpu)"
       headline_row antipattern "with /block?ms=$(block_ms_used) (on the workers)"
       echo
       [[ -f $out/headline.png ]] && echo "![GET / latency, offloaded vs blocking](headline.png)" && echo

@@ -33,7 +33,10 @@ scenario_row() {
 
 check "report.md written" test -s "$report"
 check "throughput table header" has_line '^\| scenario \| what \| wrk threads × connections \| req/s \| p50 \| p90 \| p99 \| max \|'
-for scenario in plaintext pipelined mixed baseline offload offload_nice0 offload_pinned antipattern; do
+scenarios=(plaintext pipelined mixed baseline offload offload_nice0 offload_pinned antipattern)
+# The pool and the workers apart need two CPUs; on one, loadtest/run skips those scenarios.
+(($(nproc) >= 2)) && scenarios+=(baseline_isolated offload_isolated)
+for scenario in "${scenarios[@]}"; do
   check "row of numbers, no errors: $scenario" scenario_row "$scenario"
   check "JSON summary kept: $scenario" json_has '.requests > 0' "$out/data/$scenario.json"
 done
@@ -41,6 +44,12 @@ check "headline table: GET / alone" has_line "^\| alone \| $latency \| $latency 
 check "headline table: beside /cpu" has_line "^\| with /cpu\?work=2000 \(blocking pool\) \| ($latency \| ){3}$number \| $number \| [1-9][0-9]* \| 0 \|$"
 check "headline table: beside /cpu, the pool at nice 0" has_line "^\| with /cpu\?work=2000 \(blocking pool at blocking_nice 0\) \| ($latency \| ){3}$number \| $number \| [1-9][0-9]* \| 0 \|$"
 check "headline table: beside /cpu, the pool on one CPU" has_line "^\| with /cpu\?work=2000 \(blocking pool on CPU [0-9]+ alone\) \| ($latency \| ){3}$number \| $number \| [1-9][0-9]* \| 0 \|$"
+if (($(nproc) >= 2)); then
+  check "headline table: alone, the workers and the pool apart" has_line "^\| alone, workers on CPU [0-9,]+ and pool on CPU [0-9]+ \| ($latency \| ){3}$number \| [1-9][0-9]* \| – \| – \|$"
+  check "headline table: beside /cpu, the workers and the pool apart" has_line "^\| with /cpu\?work=2000, workers on CPU [0-9,]+ and pool on CPU [0-9]+ \| ($latency \| ){3}$number \| $number \| [1-9][0-9]* \| 0 \|$"
+else
+  check "the scenarios apart are skipped on one CPU" test -f "$out/data/offload_isolated.skipped.txt"
+fi
 check "headline table: beside /block, as long as one /cpu" has_line "^\| with /block\?ms=$(cat "$out/data/cpu-ms.txt") \(on the workers\) \|"
 check "runtime table header" has_line '^\| scenario \| samples \| blocking threads \(max\) \| blocking-queue depth \(max\) \| worker busy'
 check "runtime row: offload grew the blocking pool" \
