@@ -271,8 +271,8 @@ write_report() {
         echo "keep every CPU: on the others a worker never waits for a hashing thread to give way."
       fi
       if [[ -f $work_dir/offload_isolated.json ]]; then
-        echo "Apart, the workers run on CPU $(apart_cpus) alone (\`worker_cpus\`, one worker each) and the pool"
-        echo "on CPU $(pinned_cpu): GET / is measured alone and beside /cpu in that same setting."
+        echo "Apart, the workers (as many as in the other rows) run on CPU $(apart_cpus) alone (\`worker_cpus\`)"
+        echo "and the pool on CPU $(pinned_cpu): GET / is measured alone and beside /cpu in that same setting."
       fi
       echo
       echo "| GET / | p50 | p90 | p99 | max | GET / req/s | load req/s | load non-2xx |"
