@@ -128,8 +128,8 @@ void RuntimeCore::start() {
 }
 
 void RuntimeCore::run_worker_thread(std::size_t index) {
+  pin_this_thread(options_.worker_cpus);  // before the name, which says the worker is ready
   name_this_thread(options_.thread_name + "-w" + std::to_string(index));
-  pin_this_thread(options_.worker_cpus);
   {
     RuntimeScope scope(this);
     scheduler_.run_worker(index);

@@ -331,6 +331,21 @@ std::vector<std::pair<std::string, int>> thread_niceness(pid_t pid) {
   return threads;
 }
 
+// Each worker names itself as it starts, which on a busy machine can come after another worker
+// has already served a request: waits (up to 5 s) until a thread of `pid` is called `name`.
+void wait_for_thread_named(pid_t pid, std::string_view name) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    const auto threads = thread_niceness(pid);
+    if (std::any_of(threads.begin(), threads.end(),
+                    [name](const auto& thread) { return thread.first == name; }) ||
+        std::chrono::steady_clock::now() > deadline) {
+      return;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
 // The nice value of the threads named `name`: all the same, or nullopt (none, or they differ).
 std::optional<int> nice_of(const std::vector<std::pair<std::string, int>>& threads,
                            std::string_view name) {
@@ -347,6 +362,7 @@ std::optional<int> nice_of(const std::vector<std::pair<std::string, int>>& threa
 TEST(BrigadeBlockingPool, ThreadsRunTenNicerThanTheWorkersByDefault) {
   Server server;
   ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  wait_for_thread_named(server.process().pid(), "brigade-w0");
   const auto threads = thread_niceness(server.process().pid());
   const auto worker = nice_of(threads, "brigade-w0");
   const auto pool = nice_of(threads, "brigade-blk");
@@ -357,6 +373,7 @@ TEST(BrigadeBlockingPool, ThreadsRunTenNicerThanTheWorkersByDefault) {
 TEST(BrigadeBlockingPool, BlockingNiceZeroKeepsThemEven) {
   Server server({"--blocking-nice", "0"});
   ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  wait_for_thread_named(server.process().pid(), "brigade-w0");
   const auto threads = thread_niceness(server.process().pid());
   const auto pool = nice_of(threads, "brigade-blk");
   ASSERT_TRUE(pool);
@@ -394,6 +411,7 @@ TEST(BrigadeBlockingPool, BlockingCpusConfineThePoolNotTheWorkers) {
   const std::string last = std::to_string(cpus.back());
   Server server({"--blocking-cpus", last});
   ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  wait_for_thread_named(server.process().pid(), "brigade-w0");
   EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-blk"), std::set<std::string>{last});
   const auto workers = cpus_of_threads(server.process().pid(), "brigade-w0");
   ASSERT_EQ(workers.size(), 1u);
@@ -411,6 +429,7 @@ TEST(BrigadeBlockingPool, WorkerCpusKeepTheWorkersOffThePoolsCpus) {
   const std::string last = std::to_string(cpus.back());
   Server server({"--blocking-cpus", last, "--worker-cpus", first, "--worker-threads", "0"});
   ASSERT_EQ(server.get("/cpu?work=100").result_int(), 200);
+  wait_for_thread_named(server.process().pid(), "brigade-w0");
   EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-blk"), std::set<std::string>{last});
   EXPECT_EQ(cpus_of_threads(server.process().pid(), "brigade-w0"), std::set<std::string>{first});
   EXPECT_TRUE(cpus_of_threads(server.process().pid(), "brigade-w1").empty()) << "one worker";
