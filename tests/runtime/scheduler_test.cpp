@@ -885,19 +885,21 @@ TEST(BuilderTest, BlockingNiceLowersThePoolThreadsBelowTheWorkers) {
 using brigade::testing::allowed_cpus;
 
 // spawn_blocking's closures run on the blocking_cpus alone; the workers keep every CPU.
+// The workers' CPUs and the pool's, as a task and a blocking closure see them.
+rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> where_things_run() {
+  auto on_worker =
+      rt::spawn([]() -> rt::Task<std::vector<std::size_t>> { co_return allowed_cpus(); }());
+  auto worker_cpus = (co_await std::move(on_worker)).value();
+  auto on_pool = rt::spawn_blocking(allowed_cpus);
+  co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
+}
+
 TEST(BuilderTest, BlockingCpusConfineThePoolThreadsOnly) {
   const std::vector<std::size_t> all = allowed_cpus();
   ASSERT_FALSE(all.empty());
   const std::size_t last = all.back();
   auto runtime = rt::Builder::multi_thread().worker_threads(1).blocking_cpus({last, last}).build();
-  const auto [worker, pool] = runtime.block_on(
-      []() -> rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> {
-        auto on_worker =
-            rt::spawn([]() -> rt::Task<std::vector<std::size_t>> { co_return allowed_cpus(); }());
-        auto worker_cpus = (co_await std::move(on_worker)).value();
-        auto on_pool = rt::spawn_blocking(allowed_cpus);
-        co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
-      }());
+  const auto [worker, pool] = runtime.block_on(where_things_run());
   EXPECT_EQ(worker, all);
   EXPECT_EQ(pool, std::vector<std::size_t>{last});
 }
@@ -914,15 +916,6 @@ TEST(BuilderTest, BlockingCpusRefusesACpuTheProcessMayNotRunOn) {
         "blocking_cpus: CPU " + std::to_string(absent) + " is not one this process may run on";
     EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
   }
-}
-
-// The workers' CPUs and the pool's, as a task and a blocking closure see them.
-rt::Task<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> where_things_run() {
-  auto on_worker =
-      rt::spawn([]() -> rt::Task<std::vector<std::size_t>> { co_return allowed_cpus(); }());
-  auto worker_cpus = (co_await std::move(on_worker)).value();
-  auto on_pool = rt::spawn_blocking(allowed_cpus);
-  co_return std::pair(std::move(worker_cpus), (co_await std::move(on_pool)).value());
 }
 
 // The pool's threads are started by a worker: without CPUs of their own they must not inherit
