@@ -39,6 +39,13 @@ bool is_param_name(std::string_view name) noexcept {
   });
 }
 
+// FNV-1a: paths are short, and std::hash's setup alone costs more than this loop for "/".
+std::uint64_t hash_path(std::string_view path) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325;
+  for (const char c : path) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  return hash;
+}
+
 [[noreturn]] void refuse(std::string_view pattern, std::string_view why) {
   throw std::invalid_argument("Router::add(\"" + std::string(pattern) + "\"): " + std::string(why));
 }
@@ -121,6 +128,51 @@ void Router::index_routes() {
     if (range.first == range.second) range.first = i;
     range.second = i + 1;
   }
+  std::size_t slots = 2;
+  while (slots < 2 * routes_.size()) slots *= 2;
+  literal_slots_.assign(slots, LiteralSlot{});
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const std::string& pattern = routes_[i].pattern;
+    if (routes_[i].param_count != 0 || pattern.find('%') != kNpos) continue;
+    const std::uint64_t hash = hash_path(pattern);
+    std::size_t at = hash & (slots - 1);
+    while (literal_slots_[at].route != kNoRoute) at = (at + 1) & (slots - 1);
+    literal_slots_[at] = {hash, i};
+  }
+}
+
+// A path equal to a pattern without parameters is matched by that route before any other: the
+// routes it precedes in the scan are those with a parameter where it has a literal, and no other
+// literal pattern matches the same path, for without a '%' in the path (it equals a pattern
+// without one) a literal segment matches only itself.
+const Router::Route* Router::find_literal(std::string_view path) const noexcept {
+  if (literal_slots_.empty()) return nullptr;
+  const std::uint64_t hash = hash_path(path);
+  const std::size_t mask = literal_slots_.size() - 1;
+  for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
+    const LiteralSlot& slot = literal_slots_[at];
+    if (slot.route == kNoRoute) return nullptr;
+    if (slot.hash == hash && routes_[slot.route].pattern == path) return &routes_[slot.route];
+  }
+}
+
+RouteMatch Router::found(std::size_t index, const Endpoint& endpoint,
+                         const std::string_view* segments) const {
+  const Route& route = routes_[index];
+  RouteMatch result;
+  result.status = RouteMatch::Status::found;
+  result.handler = &endpoint.handler;
+  result.route = route.pattern;
+  result.route_index = index;
+  if (route.param_count > 0) {
+    result.params.reserve(route.param_count);
+    for (std::size_t s = 0; s < route.segments.size(); ++s) {
+      if (!route.segments[s].is_param) continue;
+      result.params.emplace_back(route.segments[s].text,
+                                 detail::percent_decode(segments[s], false));
+    }
+  }
+  return result;
 }
 
 bool Router::matches(const Route& route, const std::string_view* segments) noexcept {
@@ -134,6 +186,12 @@ bool Router::matches(const Route& route, const std::string_view* segments) noexc
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
+  if (const Route* route = find_literal(path)) {
+    // Without the method, a pattern with parameters may still have it: the scan decides.
+    if (const Endpoint* endpoint = route->find(method)) {
+      return found(static_cast<std::size_t>(route - routes_.data()), *endpoint, nullptr);
+    }
+  }
   RouteMatch result;
   if (path.empty() || path.front() != '/' || by_count_.empty()) return result;
   std::array<std::string_view, kMaxSegments> segments;
@@ -150,19 +208,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
       path_matched = true;  // a less specific pattern may still have the method
       continue;
     }
-    result.status = RouteMatch::Status::found;
-    result.handler = &endpoint->handler;
-    result.route = route.pattern;
-    result.route_index = i;
-    if (route.param_count > 0) {
-      result.params.reserve(route.param_count);
-      for (std::size_t s = 0; s < route.segments.size(); ++s) {
-        if (!route.segments[s].is_param) continue;
-        result.params.emplace_back(route.segments[s].text,
-                                   detail::percent_decode(segments[s], false));
-      }
-    }
-    return result;
+    return found(i, *endpoint, segments.data());
   }
   if (path_matched) {
     result.status = RouteMatch::Status::method_not_allowed;

@@ -39,7 +39,8 @@ struct RouteMatch {
 // difference) wins: "/files/latest" before "/files/{name}". HEAD is allowed wherever GET is.
 //
 // Patterns are compiled at add(); match() compares segments without regex, and allocates nothing
-// unless it finds a route with parameters (or answers 405, to spell Allow).
+// unless it finds a route with parameters (or answers 405, to spell Allow). A path that is a
+// pattern without parameters, as sent, is found by one hash lookup.
 //
 // Add every route before serving: add() must not run concurrently with match(), and invalidates
 // the handler pointers and views of earlier matches. The router must outlive its matches.
@@ -88,10 +89,22 @@ class Router {
   std::string allow_for(const std::string_view* segments, std::size_t count) const;
   void index_routes();
 
+  const Route* find_literal(std::string_view path) const noexcept;
+  RouteMatch found(std::size_t index, const Endpoint& endpoint,
+                   const std::string_view* segments) const;
+
   // Sorted by segment count, then most specific first; by_count_[n] is the range of the routes
   // with n segments.
   std::vector<Route> routes_;
   std::vector<std::pair<std::size_t, std::size_t>> by_count_;
+  // The patterns without parameters or '%', hashed (open addressing, a power of two of slots,
+  // at most half full): a path equal to one is matched by that route first (see find_literal).
+  struct LiteralSlot {
+    std::uint64_t hash = 0;
+    std::size_t route = kNoRoute;
+  };
+  static constexpr std::size_t kNoRoute = static_cast<std::size_t>(-1);
+  std::vector<LiteralSlot> literal_slots_;
 };
 
 }  // namespace brigade::server
