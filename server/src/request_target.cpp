@@ -38,16 +38,6 @@ bool valid_path_and_query(std::string_view s) noexcept {
   return true;
 }
 
-// reg-name / IPv4address: unreserved / sub-delims / %XX.
-bool valid_reg_name(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (has_class(s[i], kHostChar)) continue;
-    if (s[i] != '%' || !is_pct_escape(s, i)) return false;
-    i += 2;
-  }
-  return true;
-}
-
 bool all_digits(std::string_view s) noexcept {
   for (char c : s) {
     if (c < '0' || c > '9') return false;
@@ -90,11 +80,16 @@ bool is_valid_host(std::string_view host, bool require_host) noexcept {
       port = after.substr(1);
     }
   } else {
-    const std::size_t colon = host.find(':');
-    const std::string_view name = host.substr(0, colon);
-    if (colon != std::string_view::npos) port = host.substr(colon + 1);
-    if (!valid_reg_name(name)) return false;
-    if (require_host && name.empty()) return false;
+    // reg-name / IPv4address (unreserved / sub-delims / %XX) up to the first ':', in the pass that
+    // finds it: this runs for every request.
+    std::size_t colon = 0;
+    for (; colon < host.size() && host[colon] != ':'; ++colon) {
+      if (has_class(host[colon], kHostChar)) continue;
+      if (host[colon] != '%' || !is_pct_escape(host, colon)) return false;
+      colon += 2;
+    }
+    if (require_host && colon == 0) return false;
+    if (colon < host.size()) port = host.substr(colon + 1);
   }
   return all_digits(port);
 }

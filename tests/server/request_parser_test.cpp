@@ -777,6 +777,10 @@ const Refusal kRefusals[] = {
     {"HostWithUserinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400},
     {"HostWithBadPort", "GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400},
     {"HostWithUnclosedLiteral", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+    {"HostWithShortEscape", "GET / HTTP/1.1\r\nHost: a%4:80\r\n\r\n", 400},
+    {"HostWithEscapeAtTheEnd", "GET / HTTP/1.1\r\nHost: a%4\r\n\r\n", 400},
+    {"HostWithTwoPorts", "GET / HTTP/1.1\r\nHost: a:80:81\r\n\r\n", 400},
+    {"AbsoluteTargetWithEmptyHost", "GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
     // Invalid characters: method (a token), target (RFC 3986), field names (tokens), values.
     {"ControlCharacterInMethod", with_host("G\x01T / HTTP/1.1"), 400},
     {"SeparatorInMethod", with_host("GE(T / HTTP/1.1"), 400},
@@ -869,6 +873,9 @@ TEST(RequestParser, WhatStaysAccepted) {
   EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 0);
   EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), 0);
   EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n"), 0);
+  EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: a%41b:80\r\n\r\n"), 0);
+  EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: a:\r\n\r\n"), 0);  // port = *DIGIT
+  EXPECT_EQ(error_status("GET / HTTP/1.1\r\nHost: :80\r\n\r\n"), 0);
   // Every pchar, '/' and '?' in a target, and escapes.
   EXPECT_EQ(error_status(with_host("GET /aZ09-._~!$&'()*+,;=:@/%2f?a/?b HTTP/1.1")), 0);
   // Every method llhttp knows that is not CONNECT reaches the router.
