@@ -14,6 +14,10 @@ namespace brigade::runtime::detail {
 
 class TaskHeader;
 
+// Task ids are unique for the life of the process, and increase in spawn order on each thread;
+// a thread takes them this many at a time (so ids from two threads interleave by blocks).
+inline constexpr std::uint64_t kTaskIdBlock = 64;
+
 // A suspended coroutine waiting for something: a timer, a channel, another task.
 //
 // A Waiter lives inside an awaiter, so inside a coroutine frame. Two rules keep it from ever being
