@@ -405,7 +405,11 @@ int RequestParser::on_headers_complete() {
   const int refused = check_head();
   if (refused != 0) return refused;
   phase_ = Phase::body;
-  return HPE_PAUSED;  // headers_done: the caller decides before any body byte is read
+  // headers_done: the caller decides before any body byte is read. A message without a body
+  // (neither framing: RFC 9112 §6.3) has nothing to decide on, and goes on to message_done in
+  // the same llhttp call.
+  if (!msg_.chunked && msg_.content_length == 0) return 0;
+  return HPE_PAUSED;
 }
 
 int RequestParser::check_head() {

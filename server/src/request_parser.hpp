@@ -35,9 +35,11 @@ struct ParseError {
 // plus the checks RFC 9112 asks of a server that llhttp 8.1 does not make (see the .cpp).
 //
 // Feed it bytes as they arrive, in pieces of any size; it stops at two points of each message:
-//   headers_done   right after the header section: request() has the method, target, path,
-//                  query and headers, and content_length()/chunked()/expects_continue() tell what
-//                  comes; the body is not read yet (answer 100 Continue, or refuse, here);
+//   headers_done   right after the header section of a message with a body (Content-Length
+//                  above 0, or chunked): request() has the method, target, path, query and
+//                  headers, and content_length()/chunked()/expects_continue() tell what comes;
+//                  the body is not read yet (answer 100 Continue, or refuse, here). A message
+//                  without a body has nothing to decide there and goes on to message_done;
 //   message_done   right after the whole message: request() is complete. The bytes after
 //                  `consumed` belong to the next (pipelined) request.
 // Feed the rest of the buffer again to go on. After message_done, take_request() (or not) and
