@@ -156,11 +156,14 @@ void describe_group(std::string& out, SiteGroup& group, std::size_t tasks_per_si
   out += "):";
   describe_counts(out, group);
   out += '\n';
-  // The oldest tasks (lowest ids) of the site, without sorting all of them.
+  // The oldest tasks of the site, without sorting all of them. By age, not id: threads take ids
+  // in blocks, so a lower id on another thread may be a younger task. Ties (the clock is coarse)
+  // by id, which orders the spawns of one thread.
   const std::size_t shown = std::min(tasks_per_site, group.tasks.size());
   std::partial_sort(group.tasks.begin(), group.tasks.begin() + static_cast<std::ptrdiff_t>(shown),
-                    group.tasks.end(),
-                    [](const TaskInfo* a, const TaskInfo* b) { return a->id < b->id; });
+                    group.tasks.end(), [](const TaskInfo* a, const TaskInfo* b) {
+                      return a->age != b->age ? a->age > b->age : a->id < b->id;
+                    });
   for (std::size_t i = 0; i < shown; ++i) describe_task(out, *group.tasks[i]);
   if (shown < group.tasks.size()) {
     out += "  ... ";

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <source_location>
@@ -23,6 +24,7 @@ namespace rt = brigade::runtime;
 
 namespace {
 
+using namespace std::chrono_literals;
 using State = rt::TaskInfo::State;
 
 rt::Task<void> wait_for(rt::CancellationToken release) {
@@ -114,6 +116,28 @@ TEST(TaskDump, GroupsTasksBySpawnSiteWithTheirCountsAndStates) {
     EXPECT_EQ(count(tasks, site_b), 0u);
     EXPECT_EQ(tasks.size(), 1u);  // the root alone
   }());
+}
+
+// Threads take task ids in blocks, so a lower id may be a younger task: the tasks shown are the
+// oldest by spawn time, the id breaking ties.
+TEST(TaskDump, DescribeShowsTheOldestTasksByAgeNotById) {
+  const std::source_location site = std::source_location::current();
+  auto task = [&site](std::uint64_t id, std::chrono::milliseconds age) {
+    rt::TaskInfo info;
+    info.id = id;
+    info.spawned_at = site;
+    info.age = age;
+    return info;
+  };
+  const std::vector<rt::TaskInfo> tasks = {task(5, 10ms), task(70, 900ms), task(9, 10ms)};
+  const std::string text = rt::describe(tasks, 2);
+  const std::size_t oldest = text.find("  task 70 ");
+  const std::size_t tie_first = text.find("  task 5 ");
+  ASSERT_NE(oldest, std::string::npos) << text;
+  ASSERT_NE(tie_first, std::string::npos) << text;
+  EXPECT_LT(oldest, tie_first) << text;
+  EXPECT_EQ(text.find("  task 9 "), std::string::npos) << text;
+  EXPECT_NE(text.find("  ... 1 more\n"), std::string::npos) << text;
 }
 
 rt::Task<void> short_lived(int yields) {

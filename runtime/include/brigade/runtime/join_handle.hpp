@@ -39,6 +39,8 @@ class [[nodiscard]] JoinHandle {
     if (state_ != nullptr) state_->abort();
   }
   bool is_finished() const noexcept { return state_ == nullptr || state_->is_finished(); }
+  // The task's id: never 0 (0 once the handle is empty), never reused in the process. Ids grow
+  // in spawn order on each thread, not across threads (each takes them in blocks).
   std::uint64_t id() const noexcept { return state_ != nullptr ? state_->id() : 0; }
   // Aborts the task without this handle (which stays the only way to its outcome).
   AbortHandle abort_handle() const noexcept { return AbortHandle(state_); }
