@@ -271,7 +271,7 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   const bool timed = latency_histograms_;
   std::uint64_t poll_start = timed ? worker_now(worker) : 0;
   for (unsigned lifo_polls = 0;;) {
-    start_poll(worker, poll_clock_ns());
+    start_poll(worker, poll_clock_ns(), task->id());
     bump(worker.polls);
     task->note_poll(tls_worker.index);
     // last_tick == poll_start: the wake stamp of what this poll wakes or spawns.
@@ -302,9 +302,14 @@ void WorkStealingScheduler::run_task(Worker& worker, TaskHeader* task) {
   worker.running_task = false;
 }
 
-void WorkStealingScheduler::start_poll(Worker& worker, std::int64_t now) noexcept {
+void WorkStealingScheduler::start_poll(Worker& worker, std::int64_t now,
+                                       std::uint64_t task_id) noexcept {
   close_poll(worker, now);
-  worker.poll_started_ns.store(now, std::memory_order_relaxed);
+  // A sequence lock around the task's id (poll_probe reads it): the start is 0 while it changes.
+  worker.poll_started_ns.store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  worker.polling_task_id.store(task_id, std::memory_order_relaxed);
+  worker.poll_started_ns.store(now, std::memory_order_release);
   this_thread_poll_ns = now;
 }
 
@@ -316,6 +321,8 @@ void WorkStealingScheduler::close_poll(Worker& worker, std::int64_t now) noexcep
   if (now - started >= stall_threshold_ns_) [[unlikely]] {
     worker.last_stall_started_ns.store(started, std::memory_order_relaxed);
     worker.last_stall_ns.store(now - started, std::memory_order_relaxed);
+    worker.last_stall_task_id.store(worker.polling_task_id.load(std::memory_order_relaxed),
+                                    std::memory_order_relaxed);
     worker.stalls.store(worker.stalls.load(std::memory_order_relaxed) + 1,
                         std::memory_order_release);
   }
@@ -335,7 +342,15 @@ WorkStealingScheduler::PollProbe WorkStealingScheduler::poll_probe(
   probe.stalls = worker.stalls.load(std::memory_order_acquire);
   probe.last_stall_started_ns = worker.last_stall_started_ns.load(std::memory_order_relaxed);
   probe.last_stall_ns = worker.last_stall_ns.load(std::memory_order_relaxed);
-  probe.started_ns = worker.poll_started_ns.load(std::memory_order_relaxed);
+  probe.last_stall_task_id = worker.last_stall_task_id.load(std::memory_order_relaxed);
+  probe.started_ns = worker.poll_started_ns.load(std::memory_order_acquire);
+  const std::uint64_t task_id = worker.polling_task_id.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  // Unchanged (and not 0, "changing"): the id was written for this poll, not the next one.
+  if (probe.started_ns != 0 &&
+      worker.poll_started_ns.load(std::memory_order_relaxed) == probe.started_ns) {
+    probe.task_id = task_id;
+  }
   probe.thread_id = worker.thread_id.load(std::memory_order_relaxed);
   return probe;
 }

@@ -78,10 +78,12 @@ class WorkStealingScheduler final : public Scheduler {
   // What the stall monitor reads of a worker, without stopping it.
   struct PollProbe {
     std::int64_t started_ns = 0;  // poll_clock_ns() when the current poll started; 0: none
+    std::uint64_t task_id = 0;    // the task that poll runs; 0: not read consistently with it
     std::uint64_t stalls = 0;     // polls that ended at or past the threshold
-    // The last of them: its start stamp and its length.
+    // The last of them: its start stamp, its length and its task.
     std::int64_t last_stall_started_ns = 0;
     std::int64_t last_stall_ns = 0;
+    std::uint64_t last_stall_task_id = 0;
     int thread_id = 0;  // the kernel's id of the worker's thread; 0: not running
   };
   PollProbe poll_probe(std::size_t index) const noexcept;
@@ -124,13 +126,18 @@ class WorkStealingScheduler final : public Scheduler {
     std::atomic<std::uint64_t> busy_ns{0};
     std::atomic<std::uint64_t> spawned{0};
     std::atomic<std::uint64_t> completed{0};
-    // For the stall monitor: the current poll's start (stored once per poll); the stalls, each
-    // counted with a release store after the last one's start and length (written by the owner
-    // only, and only when a poll was a stall); the thread running the loop.
+    // For the stall monitor: the current poll's start and task (stored once per poll, as a
+    // sequence lock: the start is 0 while the task changes); the stalls, each counted with a
+    // release store after the last one's start, length and task (written by the owner only, and
+    // only when a poll was a stall); the thread running the loop. The task's id lets a report
+    // name the task even when the stuck thread cannot answer the backtrace signal in time (a
+    // machine whose cores are all taken, a thread with the signal blocked).
     std::atomic<std::int64_t> poll_started_ns{0};
+    std::atomic<std::uint64_t> polling_task_id{0};
     std::atomic<std::uint64_t> stalls{0};
     std::atomic<std::int64_t> last_stall_started_ns{0};
     std::atomic<std::int64_t> last_stall_ns{0};
+    std::atomic<std::uint64_t> last_stall_task_id{0};
     std::atomic<int> thread_id{0};
     // Scheduling latency, recorded by the owner (fine clock, TickClock): each run's length, and
     // how long its task had been runnable before it.
@@ -146,7 +153,7 @@ class WorkStealingScheduler final : public Scheduler {
   void run_task(Worker& worker, TaskHeader* task);
   // Closes the worker's previous poll at `now` (counting it as a stall if it was long) and
   // starts the next one: what the stall detector costs a poll, one clock read and one store.
-  void start_poll(Worker& worker, std::int64_t now) noexcept;
+  void start_poll(Worker& worker, std::int64_t now, std::uint64_t task_id) noexcept;
   void close_poll(Worker& worker, std::int64_t now) noexcept;
   // The worker stops polling (it parks or leaves the loop).
   void stop_polling(Worker& worker) noexcept;

@@ -63,11 +63,14 @@ void StallMonitor::check(std::size_t index, Watch& watch) {
 void StallMonitor::report_end(std::size_t index, Watch& watch,
                               const WorkStealingScheduler::PollProbe& probe) {
   // The stall we reported, if it is the one that ended (the worker records each stall's start
-  // stamp); otherwise one too short for us to catch while it ran, whose task is not known.
+  // stamp); otherwise one we did not catch while it ran (too short, or this thread did not get
+  // a turn in time), known by its task's id alone.
   StallReport report;
   if (watch.awaiting_end && probe.last_stall_started_ns == watch.reported_start) {
     report = std::move(watch.report);
     watch.awaiting_end = false;
+  } else {
+    report.task_id = probe.last_stall_task_id;
   }
   report.phase = StallReport::Phase::ended;
   report.worker = index;
@@ -86,6 +89,9 @@ void StallMonitor::report_ongoing(std::size_t index, Watch& watch,
   report.phase = StallReport::Phase::ongoing;
   report.worker = index;
   report.duration = std::chrono::nanoseconds(now - probe.started_ns);
+  // Without a stack the report still names the task (the worker stores its id as each poll
+  // starts); the backtrace, spawn site and annotation need the worker's own answer.
+  report.task_id = probe.task_id;
   watch.report = {};                 // until the worker has told us which task it runs
   if (probe.thread_id == 0) return;  // the worker is leaving its loop
   if (auto snapshot = capture_thread(probe.thread_id, kCapturePatience)) {

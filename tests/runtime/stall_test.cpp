@@ -1,16 +1,19 @@
 // The stall detector: a poll past stall_threshold is reported once while it runs (task, spawn
 // site, annotation, the worker's stack) and once when it ends, and counted; a shorter one is
-// not; 0 turns it off; shutting down with the monitor running never aborts, also when the last
-// reference to the runtime goes with a blocking closure.
+// not; a worker that cannot answer the backtrace signal still has its task named; 0 turns it
+// off; shutting down with the monitor running never aborts, also when the last reference to the
+// runtime goes with a blocking closure.
 //
 // No upper bound on wall-clock time is asserted: waits are bounded only to fail instead of hang.
 #include "brigade/runtime/stall.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -127,6 +130,35 @@ TEST(Stall, APollPastTheThresholdIsReportedOnceWhileItRunsAndOnceWhenItEnds) {
   // The poll clock is CLOCK_MONOTONIC_COARSE: within one tick (4 ms here) of the truth.
   EXPECT_GE(ended.duration, 40ms);
   EXPECT_GE(stalls(runtime.metrics()), 1u);
+}
+
+// A worker that cannot answer the backtrace signal (here it blocks every signal; on a machine
+// whose cores are all taken it may simply not run in time) still has its stall reported with
+// the task's id, while it runs and when it ends: the worker records the id of each poll's task.
+rt::Task<void> busy_wait_deaf(std::chrono::milliseconds length) {
+  sigset_t all;
+  sigset_t before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
+  const auto until = std::chrono::steady_clock::now() + length;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  co_return;
+}
+
+TEST(Stall, AWorkerThatCannotAnswerStillHasItsTaskNamed) {
+  Reports reports;
+  auto runtime = runtime_with(100ms, reports);
+  auto handle = runtime.spawn(busy_wait_deaf(400ms));
+  const std::uint64_t id = handle.id();
+  runtime.block_on(join(std::move(handle)));
+  const auto mine = reports.until_ended(id);
+  ASSERT_EQ(mine.size(), 2u) << "one report while it runs, one when it ends";
+  EXPECT_EQ(mine[0].phase, rt::StallReport::Phase::ongoing);
+  EXPECT_TRUE(mine[0].backtrace.empty()) << "the worker had every signal blocked";
+  EXPECT_EQ(mine[1].phase, rt::StallReport::Phase::ended);
+  EXPECT_GE(mine[1].duration, 300ms);  // the poll clock is coarse: a tick short at most
 }
 
 TEST(Stall, APollUnderTheThresholdIsNotReported) {

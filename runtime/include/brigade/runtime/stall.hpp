@@ -16,8 +16,10 @@ struct StallReport {
   enum class Phase : std::uint8_t { ongoing, ended };
   Phase phase = Phase::ongoing;
   std::size_t worker = 0;
-  // The task and where it was spawned; 0 and an empty location when the monitor could not ask
-  // the worker (an `ended` report of a stall too short for the monitor to see it happen).
+  // The task and where it was spawned. The id is known from the worker's own record of each
+  // poll; the spawn site and the annotation only when the worker answered the monitor's signal
+  // (not in an `ended` report of a stall the monitor did not see happen, nor when the stuck
+  // thread did not answer in time).
   std::uint64_t task_id = 0;
   std::source_location spawned_at;
   // What the task said it was doing (annotate_current_task): the server puts the route there.
