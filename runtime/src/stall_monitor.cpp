@@ -96,7 +96,7 @@ void StallMonitor::report_ongoing(std::size_t index, Watch& watch,
   if (probe.thread_id == 0) return;  // the worker is leaving its loop
   if (auto snapshot = capture_thread(probe.thread_id, kCapturePatience)) {
     // The worker answered from another poll, or from between two: this one is over, and its
-    // end is reported without a task.
+    // end is reported with the task's id alone.
     if (snapshot->poll_started_ns != probe.started_ns || snapshot->task_id == 0) return;
     report.task_id = snapshot->task_id;
     report.spawned_at = snapshot->spawned_at;
