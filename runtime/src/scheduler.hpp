@@ -152,7 +152,7 @@ class WorkStealingScheduler final : public Scheduler {
   TaskHeader* steal_work(Worker& worker);
   void run_task(Worker& worker, TaskHeader* task);
   // Closes the worker's previous poll at `now` (counting it as a stall if it was long) and
-  // starts the next one: what the stall detector costs a poll, one clock read and one store.
+  // starts the next one: what the stall detector costs a poll, one clock read and three stores.
   void start_poll(Worker& worker, std::int64_t now, std::uint64_t task_id) noexcept;
   void close_poll(Worker& worker, std::int64_t now) noexcept;
   // The worker stops polling (it parks or leaves the loop).
